@@ -1,0 +1,5 @@
+"""Errors that the CLI turns into a message and exit code 2 instead of a traceback."""
+
+
+class UserError(Exception):
+    """Bad input from the user (unknown name, bad value, missing or malformed file)."""
