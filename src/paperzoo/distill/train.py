@@ -152,7 +152,7 @@ def fit(trainees: list[Trainee], batches: Callable[[int], list[Batch]], epochs: 
                 if grad_clip > 0:
                     acc.clip_grad_norm_(tr.params(), grad_clip)
                 tr.optimizer.step()
-                tr.history.append({"step": step, "loss": float(loss)} | terms)
+                tr.history.append({"step": step, "loss": loss.item()} | terms)
                 spent[tr.name] += time.perf_counter() - t0
             step += 1
         if log:
