@@ -80,11 +80,12 @@ def train_clients(model: nn.Module, global_state: dict[str, Tensor], shards: lis
 
     plans = [batch_plan(len(s.y), local.epochs, local.batch_size, client_generator(seed, rnd, s.cid)) for s in shards]
     n_steps = max(len(p) for p in plans)
+    device = shards[0].x.device
     sizes = torch.tensor([len(s.y) for s in shards])
     offsets = torch.cumsum(sizes, 0) - sizes
     x_all = torch.cat([s.x for s in shards])
     y_all = torch.cat([s.y for s in shards])
-    counts = torch.stack([torch.bincount(s.y, minlength=n_classes) for s in shards]).float()
+    counts = torch.stack([torch.bincount(s.y.cpu(), minlength=n_classes) for s in shards]).float()
     client_weight = None
     if algo == "climb":
         client_weight = torch.tensor([payload.client_weight.get(s.cid, 1.0) for s in shards])
@@ -97,8 +98,13 @@ def train_clients(model: nn.Module, global_state: dict[str, Tensor], shards: lis
             idx[i, s, :len(b)] = offsets[i] + b
             mask[i, s, :len(b)] = 1.0
     active = (mask.sum(-1) > 0).float()
+    idx, mask, active, counts = idx.to(device), mask.to(device), active.to(device), counts.to(device)
+    if client_weight is not None:
+        client_weight = client_weight.to(device)
+    if payload.class_weight is not None:
+        payload.class_weight = payload.class_weight.to(device)
 
-    loss_sum = torch.zeros(k)
+    loss_sum = torch.zeros(k, device=device)
     for s in range(n_steps):
         x, y, m = x_all[idx[:, s]], y_all[idx[:, s]], mask[:, s]
         logits = stacked_forward(model, params, buffers, x)

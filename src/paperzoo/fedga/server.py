@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +63,7 @@ class Server:
     """Global model and server rules of one federated run of ``algo``."""
 
     def __init__(self, data: FedData, parts: list[np.ndarray], algo: str, algo_cfg: AlgoConfig, fed: FedConfig,
-                 model_name: str, seed: int, double_softmax_ea: bool = False):
+                 model_name: str, seed: int, double_softmax_ea: bool = False, device: str = "cpu"):
         if algo not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGORITHMS)}")
         if len(parts) != fed.n_clients:
@@ -70,16 +71,19 @@ class Server:
         self.data, self.parts, self.algo, self.algo_cfg, self.fed, self.seed = data, parts, algo, algo_cfg, fed, seed
         self.double_softmax_ea = double_softmax_ea
         torch.manual_seed(seed)
-        self.model: nn.Module = build_model(model_name, data.in_shape, data.n_classes)
+        self.model: nn.Module = build_model(model_name, data.in_shape, data.n_classes).to(device)
         self.state = {n: t.detach().clone() for n, t in self.model.state_dict().items()}
-        self.lambdas = torch.ones(fed.n_clients, dtype=torch.float64)
-        self._owner = torch.from_numpy(np.concatenate([np.full(len(p), k) for k, p in enumerate(parts)]))
-        self._used = torch.from_numpy(np.concatenate(parts))
+        self.x_train, self.y_train = data.x_train.to(device), data.y_train.to(device)
+        self.x_test, self.y_test = data.x_test.to(device), data.y_test.to(device)
+        self.lambdas = torch.ones(fed.n_clients, dtype=torch.float64, device=device)
+        self._owner = torch.from_numpy(np.concatenate([np.full(len(p), k) for k, p in enumerate(parts)])).to(device)
+        self._used = torch.from_numpy(np.concatenate(parts)).to(device)
+        self.round_times: list[float] = []
         self.history: list[dict] = []
 
     def shard(self, cid: int) -> ClientShard:
-        idx = torch.from_numpy(self.parts[cid])
-        return ClientShard(cid, self.data.x_train[idx], self.data.y_train[idx])
+        idx = torch.from_numpy(self.parts[cid]).to(self.x_train.device)
+        return ClientShard(cid, self.x_train[idx], self.y_train[idx])
 
     def sample(self, rnd: int) -> list[int]:
         """Clients of round ``rnd``, uniformly without replacement, sorted by id."""
@@ -99,9 +103,9 @@ class Server:
         if self.algo == "climb":
             weights = climb_weights(self.lambdas)
             payload.client_weight = {c: float(weights[c]) for c in selected}
-            z = self.logits(self.state, self.data.x_train[self._used])
-            nll = F.cross_entropy(z, self.data.y_train[self._used], reduction="none").double()
-            sums = torch.zeros(self.fed.n_clients, dtype=torch.float64).index_add_(0, self._owner, nll)
+            z = self.logits(self.state, self.x_train[self._used])
+            nll = F.cross_entropy(z, self.y_train[self._used], reduction="none").double()
+            sums = torch.zeros_like(self.lambdas).index_add_(0, self._owner, nll)
             self._climb_losses = sums / torch.bincount(self._owner, minlength=self.fed.n_clients).clamp_min(1)
         if self.algo == "fedrl":
             payload.class_weight = self.fedrl_class_weights()
@@ -109,11 +113,12 @@ class Server:
 
     def fedrl_class_weights(self) -> Tensor:
         g = np.random.default_rng(123)
-        used = self._used.numpy()[g.permutation(len(self._used))]
+        used = self._used.cpu().numpy()[g.permutation(len(self._used))]
         labels = self.data.y_train[used].numpy()
         picks = [used[np.flatnonzero(labels == c)[0]] if (labels == c).any() else used[0]
                  for c in range(self.data.n_classes)]
-        x_aux, y_aux = self.data.x_train[picks], torch.arange(self.data.n_classes)
+        x_aux = self.x_train[torch.as_tensor(picks, device=self.x_train.device)]
+        y_aux = torch.arange(self.data.n_classes, device=x_aux.device)
         out_name = [n for n, p in self.model.named_parameters() if p.dim() == 2][-1]
         buffers = {n: t for n, t in self.state.items() if n not in dict(self.model.named_parameters())}
         params = {n: self.state[n] for n, _ in self.model.named_parameters()}
@@ -133,15 +138,21 @@ class Server:
                 continue
             new[n] = g + self.fed.server_lr * (s - g).mean(0)
         self.state = new
+        self.round_times.append(time.perf_counter())
         if self.algo == "climb":
             self.lambdas = climb_dual_step(self.lambdas, self._climb_losses, self.algo_cfg)
 
     def evaluate(self, rnd: int) -> dict:
-        probs = self.logits(self.state, self.data.x_test).softmax(-1)
-        m = classification_metrics(probs, self.data.y_test, self.data.n_classes, self.double_softmax_ea)
+        probs = self.logits(self.state, self.x_test).softmax(-1)
+        m = classification_metrics(probs.cpu(), self.y_test.cpu(), self.data.n_classes, self.double_softmax_ea)
         m["round"] = rnd
         self.history.append(m)
         return m
+
+    def rounds_per_s(self) -> float:
+        """Steady-state speed: rounds per second between the first and the last aggregation (start-up excluded)."""
+        t = self.round_times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else float("nan")
 
     def due(self, rnd: int) -> bool:
         return rnd % self.fed.eval_every == 0 or rnd == self.fed.rounds
