@@ -413,3 +413,5 @@ register(Experiment(
     },
     run=run,
 ))
+
+from . import experiment_lm  # noqa: E402,F401  (registers distill.lm)
