@@ -44,14 +44,14 @@ class _AlignedCE(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits: Tensor, target: Tensor, row_weight: Tensor) -> Tensor:
-        logp = logits.log_softmax(dim=-1)
-        ctx.save_for_backward(logp, target, row_weight)
-        return -(target * logp).sum(-1).mul(row_weight).sum(-1)
+        # softmax (not exp(log_softmax)): the same bits as the target's p, so a missing class gets exactly 0
+        ctx.save_for_backward(logits.softmax(dim=-1), target, row_weight)
+        return -(target * logits.log_softmax(dim=-1)).sum(-1).mul(row_weight).sum(-1)
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        logp, target, row_weight = ctx.saved_tensors
-        g = (logp.exp() - target) * row_weight.unsqueeze(-1) * grad_out.unsqueeze(-1).unsqueeze(-1)
+        p, target, row_weight = ctx.saved_tensors
+        g = (p - target) * row_weight.unsqueeze(-1) * grad_out.unsqueeze(-1).unsqueeze(-1)
         return g, None, None
 
 
