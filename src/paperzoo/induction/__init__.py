@@ -1,0 +1,28 @@
+"""Induction heads vs bigram knowledge (arXiv 2412.11459) with associative memories (Bietti et al. 2023).
+
+Components: ``BigramTriggerData`` (data), ``InductionTransformer`` (model), ``build_associative_memory`` and
+``theoretical_logits`` (theory), the probes, and the designed prompts.
+"""
+
+from .data import BigramTriggerData, corpus_bigram, dirichlet_bigram, icl_mask, stationary_distribution
+from .memory import (
+    MemoryStrengths,
+    build_associative_memory,
+    make_orthogonal,
+    read_strengths,
+    theoretical_logits,
+)
+from .model import InductionTransformer, ModelConfig
+from .probes import (
+    bigram_kl,
+    icl_accuracy,
+    induction_attention,
+    memory_recall,
+    previous_token_attention,
+)
+from .prompts import Probe, choose_probes, designed_prompt
+
+__all__ = ["BigramTriggerData", "InductionTransformer", "MemoryStrengths", "ModelConfig", "Probe", "bigram_kl",
+           "build_associative_memory", "choose_probes", "corpus_bigram", "designed_prompt", "dirichlet_bigram",
+           "icl_accuracy", "icl_mask", "induction_attention", "make_orthogonal", "memory_recall",
+           "previous_token_attention", "read_strengths", "stationary_distribution", "theoretical_logits"]

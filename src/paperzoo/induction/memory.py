@@ -1,0 +1,135 @@
+"""Associative-memory construction of the induction head and its predicted logits (arXiv 2412.11459).
+
+With Phi_1 = W_O^1 W_V^1, embeddings w_E, unembeddings w_U and positions p_t the weights are built as
+
+    W_K^1 = a_1/c sum_t p_t p_{t-1}^T                 previous-token head  (pos="rel": b^1_1 = a_1 instead)
+    W_K^2 = a_2/c sum_k w_E(k) (Phi_1 w_E(k))^T       match the token that preceded
+    W_O^2 = a_3   sum_k w_U(k) (W_V^2 w_E(k))^T       copy the attended token
+    W_F   = g     sum_{i,j} log pi_b(j|i) w_U(j) w_E(i)^T   global bigram (rows centred)
+
+(c = the model's score scale). For orthonormal embeddings the logit of token j at the last position T of a
+prompt whose last token is a is then, in closed form,
+
+    l_j = g log pi_b(j|a) + a_3 (e^{a_2} m_j + o_j) / (e^{a_2} n_a + (T - n_a)),
+
+where n_a = #{s <= T: z_{s-1} = a} (the positions that follow an earlier a), m_j of them hold j, and o_j counts
+the other positions that hold j; position 1 has itself as predecessor (layer 1 can only attend to itself).
+The in-context term grows with the share of a->j in context and is diluted by attention spread.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .model import InductionTransformer
+
+
+@dataclass
+class MemoryStrengths:
+    prev: float = 30.0  # a_1: previous-token score margin
+    match: float = 4.0  # a_2: layer-2 score margin of a matching predecessor
+    copy: float = 6.0  # a_3: logit added to the copied token (full attention)
+    bigram: float = 1.0  # g: weight of the global bigram memory
+
+
+def centred_log_bigram(pi_b: torch.Tensor) -> torch.Tensor:
+    """log pi_b(j|i) minus its row mean (softmax is unchanged, the memory is smaller)."""
+    log_pi = torch.log(pi_b.to(torch.float64).clamp_min(1e-300))
+    return log_pi - log_pi.mean(1, keepdim=True)
+
+
+@torch.no_grad()
+def build_associative_memory(model: InductionTransformer, pi_b: torch.Tensor,
+                             strengths: MemoryStrengths | None = None) -> InductionTransformer:
+    """Overwrite W_K^1, W_K^2, W_O^2 and W_F of a two-layer model with the constructions above (in place)."""
+    s = strengths or MemoryStrengths()
+    if len(model.layers) != 2:
+        raise ValueError(f"the construction is for two-layer models, got {len(model.layers)} layers")
+    if model.cfg.pos not in ("ape", "sin", "rel"):
+        raise ValueError(f"the construction needs pos in ape, sin, rel; got {model.cfg.pos!r}")
+    l1, l2 = model.layers
+    c = model.score_scale
+    emb, unemb = model.emb.detach(), model.unemb.detach()
+    if model.cfg.pos == "rel":
+        l1.wk.zero_()
+        l1.rel_bias.zero_()
+        l1.rel_bias[1] = s.prev
+    else:
+        p = model.pos.detach()
+        l1.wk.copy_(s.prev / c * p[1:].T @ p[:-1])
+    phi1 = l1.wo @ l1.wv
+    l2.wk.copy_(s.match / c * emb.T @ (emb @ phi1.T))
+    l2.wo.copy_(s.copy * unemb.T @ (emb @ l2.wv.T))
+    if l2.rel_bias is not None:
+        l2.rel_bias.zero_()
+    if model.wf is not None:
+        log_pi = centred_log_bigram(pi_b).to(emb.dtype)
+        model.wf.copy_(s.bigram * unemb.T @ log_pi.T @ emb)
+    return model
+
+
+@torch.no_grad()
+def make_orthogonal(model: InductionTransformer, seed: int = 0) -> InductionTransformer:
+    """Replace the frozen random matrices by an exactly orthogonal design (in place).
+
+    Blocks of a random orthonormal basis: A = [embeddings | positions], B = Phi_1 A, then unembeddings;
+    W_V^1 = I, W_O^1 swaps A and B (so Phi_1 is orthogonal and Phi_1 A is orthogonal to A), W_V^2 = I.
+    Needs d >= 2 (vocab + max_len) + vocab (positions only for absolute encodings).
+    """
+    n, d = model.vocab, model.cfg.d_model
+    n_pos = model.pos.shape[0] if model.pos is not None else 0
+    block = n + n_pos
+    need = 2 * block + n
+    if d < need:
+        raise ValueError(f"make_orthogonal needs d_model >= {need}, got {d}")
+    gen = torch.Generator().manual_seed(seed)
+    basis, _ = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64))
+    basis = basis.T.to(model.emb.dtype)  # rows are orthonormal
+    a, b, u = basis[:block], basis[block:2 * block], basis[2 * block:2 * block + n]
+    model.emb.copy_(a[:n])
+    if model.pos is not None:
+        model.pos.copy_(a[n:])
+    model.unemb.copy_(u)
+    swap = a.T @ b + b.T @ a  # maps A -> B and B -> A, zero elsewhere
+    rest = torch.eye(d, dtype=swap.dtype) - a.T @ a - b.T @ b
+    l1, l2 = model.layers[0], model.layers[1]
+    l1.wv.copy_(torch.eye(d))
+    l1.wo.copy_(swap + rest)
+    l2.wv.copy_(torch.eye(d))
+    return model
+
+
+def theoretical_logits(prompt: torch.Tensor, pi_b: torch.Tensor,
+                       strengths: MemoryStrengths | None = None) -> torch.Tensor:
+    """Closed-form logits (vocab,) at the last position of `prompt` (1-D tokens), formula in the module doc."""
+    s = strengths or MemoryStrengths()
+    z = prompt.tolist()
+    a, n_vocab = z[-1], pi_b.shape[0]
+    prev = [z[0]] + z[:-1]
+    match = torch.tensor([p == a for p in prev], dtype=torch.float64)
+    weights = match * math.exp(s.match) + (1 - match)
+    attended = torch.zeros(n_vocab, dtype=torch.float64)
+    attended.index_add_(0, prompt.long(), weights)
+    in_context = s.copy * attended / weights.sum()
+    return s.bigram * centred_log_bigram(pi_b)[a] + in_context
+
+
+@torch.no_grad()
+def read_strengths(model: InductionTransformer) -> MemoryStrengths:
+    """Strengths a_2, a_3 stored in a (trained) two-layer model, read along the memory directions.
+
+    a_2 = c mean_k w_E(k)^T W_K^2 Phi_1 w_E(k) / (|w_E(k)|^2 |Phi_1 w_E(k)|^2),
+    a_3 = mean_k w_U(k)^T W_O^2 W_V^2 w_E(k) / (|w_U(k)|^2 |W_V^2 w_E(k)|^2); a_1 is not used by the formula
+    (one-hot previous-token attention is assumed) and g = 1.
+    """
+    l1, l2 = model.layers[0], model.layers[1]
+    emb, unemb = model.emb, model.unemb
+    key = emb @ (l1.wo @ l1.wv).T
+    a2 = (emb @ l2.wk * key).sum(1) / (emb.pow(2).sum(1) * key.pow(2).sum(1))
+    val = emb @ l2.wv.T
+    a3 = (unemb @ l2.wo * val).sum(1) / (unemb.pow(2).sum(1) * val.pow(2).sum(1))
+    return MemoryStrengths(prev=float("nan"), match=float(a2.mean()) * model.score_scale,
+                           copy=float(a3.mean()), bigram=1.0)
