@@ -144,11 +144,12 @@ def lm_batches(x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> li
 def perplexity(model, batches: list, device: str, bf16: bool) -> float:
     """exp(mean next-token NLL) over all target positions."""
     model.eval()
+    dev = next(model.parameters()).device
     nll, n = 0.0, 0
     for ids, mask, target in batches:
         with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        t = target.to(device)
+            logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits
+        t = target.to(dev)
         nll += torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), t.reshape(-1),
                                                  ignore_index=-100, reduction="sum").item()
         n += int((t != -100).sum())
@@ -159,7 +160,7 @@ def perplexity(model, batches: list, device: str, bf16: bool) -> float:
 def greedy(model, prompts: torch.Tensor, n_new: int) -> torch.Tensor:
     """Greedy continuation (no KV cache needed at these lengths: plain argmax loop, model-agnostic)."""
     model.eval()
-    x = prompts
+    x = prompts.to(next(model.parameters()).device)
     for _ in range(n_new):
         nxt = model(input_ids=x, attention_mask=torch.ones_like(x)).logits[:, -1].argmax(-1, keepdim=True)
         x = torch.cat([x, nxt], 1)

@@ -112,14 +112,18 @@ def fit(trainees: list[Trainee], batches: Callable[[int], list[Batch]], epochs: 
 
     acc = Accelerator(cpu=device == "cpu")
     rank, world = acc.process_index, acc.num_processes
+    if teacher is not None:
+        teacher.to(acc.device)
     for tr in trainees:
+        if tr.projections is not None:
+            tr.projections.to(acc.device)
         tr.optimizer = torch.optim.AdamW(tr.params(), lr=tr.lr, weight_decay=weight_decay)
         wrapped, tr.optimizer = acc.prepare(tr.model, tr.optimizer)
         tr.model = wrapped
     n_per_epoch = len(batches(0)[rank::world])
     total = max(1, epochs * n_per_epoch)
     spent = {tr.name: 0.0 for tr in trainees} | {"teacher": 0.0}
-    step = 0
+    step, t_start = 0, time.perf_counter()
     need_teacher = [tr for tr in trainees if tr.needs_teacher()]
     if need_teacher and teacher is None:
         raise ValueError(f"trainees {[t.name for t in need_teacher]} need a teacher")
@@ -149,12 +153,19 @@ def fit(trainees: list[Trainee], batches: Callable[[int], list[Batch]], epochs: 
                     g["lr"] = tr.lr * lr_factor(step, total)
                 tr.optimizer.zero_grad(set_to_none=True)
                 acc.backward(loss)
+                if world > 1 and tr.projections is not None:  # not inside the DDP wrapper: average by hand
+                    for p in tr.projections.parameters():
+                        if p.grad is not None:
+                            torch.distributed.all_reduce(p.grad)
+                            p.grad /= world
                 if grad_clip > 0:
                     acc.clip_grad_norm_(tr.params(), grad_clip)
                 tr.optimizer.step()
                 tr.history.append({"step": step, "loss": loss.item()} | terms)
                 spent[tr.name] += time.perf_counter() - t0
             step += 1
+            if log and step % max(1, total // 10) == 0:
+                log(f"step {step}/{total} ({time.perf_counter() - t_start:.0f} s)")
         if log:
             log(f"epoch {epoch + 1}: " + ", ".join(
                 f"{tr.name}={np.mean([h['loss'] for h in tr.history[-n_per_epoch:]]):.3f}" for tr in trainees))
@@ -168,10 +179,11 @@ def fit(trainees: list[Trainee], batches: Callable[[int], list[Batch]], epochs: 
 def predict(model: nn.Module, batches: list[Batch], device: str = "cpu", bf16: bool = False) -> torch.Tensor:
     """Logits of a classifier over ``batches``, concatenated in batch order."""
     model.eval()
+    dev = next(model.parameters()).device  # under accelerate each rank holds its model on its own device
     out = []
     for ids, mask, _ in batches:
         with _autocast(device, bf16):
-            out.append(model(ids.to(device), mask.to(device)).float().cpu())
+            out.append(model(ids.to(dev), mask.to(dev)).float().cpu())
     return torch.cat(out)
 
 
