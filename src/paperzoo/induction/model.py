@@ -28,7 +28,7 @@ class ModelConfig:
     d_model: int = 128
     n_layers: int = 2
     pos: PosEncoding = "ape"
-    max_len: int = 1024  # positions table / relative-bias range
+    max_len: int = 256  # positions table / relative-bias range (raised to cover the length sweep)
     feedforward: bool = True
     scale_scores: bool = True
     train_embeddings: bool = False

@@ -41,7 +41,7 @@ def memory_recall(model: InductionTransformer, seq_len: int) -> dict[str, float]
 
 def previous_token_attention(attn1: torch.Tensor) -> float:
     """Mean layer-1 attention A^1[t, t-1] over positions t >= 2 (and the batch)."""
-    return float(attn1.diagonal(offset=-1, dim1=-2, dim2=-1).mean())
+    return float(attn1.detach().diagonal(offset=-1, dim1=-2, dim2=-1).mean())
 
 
 def induction_attention(attn2: torch.Tensor, tokens: torch.Tensor) -> float:
@@ -50,7 +50,7 @@ def induction_attention(attn2: torch.Tensor, tokens: torch.Tensor) -> float:
     target = (tokens[:, :, None] == prev[:, None, :]) & torch.ones_like(attn2, dtype=torch.bool).tril()
     target[:, :, 0] = False  # position 1 has no predecessor
     rows = target.any(-1)
-    mass = (attn2 * target).sum(-1)
+    mass = (attn2.detach() * target).sum(-1)
     return float(mass[rows].mean()) if rows.any() else float("nan")
 
 

@@ -1,0 +1,56 @@
+import json
+import math
+
+import pytest
+
+from paperzoo.core import UserError
+from paperzoo.core.runner import run_experiment
+from paperzoo.induction.experiment import METRIC_KEYS, crossover, evaluate_claims
+
+
+def test_crossover_is_first_count_where_in_context_wins():
+    assert crossover([0.1, 0.2, 0.6, 0.9], [0.5, 0.4, 0.3, 0.1]) == 2
+    assert math.isnan(crossover([0.1, 0.2], [0.5, 0.4]))
+
+
+def _metrics(**kw):
+    m = {"icl_acc": 0.97, "theory_logit_pearson": 0.93, "crossover_trained": 1.0, "crossover_theory": 2.0,
+         "len4x_acc_ape": 0.2, "len4x_acc_rel": 0.9, "icl_acc_3layer_nope": float("nan")}
+    m.update(kw)
+    return m
+
+
+def test_claims_follow_the_numbers():
+    holds = [c.holds for c in evaluate_claims(_metrics(), 8)]
+    assert holds == [True, True, True, True, None]
+    holds = [c.holds for c in evaluate_claims(_metrics(icl_acc=0.94, theory_logit_pearson=0.5,
+                                                       crossover_theory=3.0, len4x_acc_rel=0.1,
+                                                       icl_acc_3layer_nope=0.95), 8)]
+    assert holds == [False, False, False, False, True]
+    never = evaluate_claims(_metrics(crossover_trained=float("nan")), 8)[2]
+    assert never.holds is False and "never wins" in never.evidence
+
+
+def test_smoke_run_end_to_end(tmp_path):
+    record = run_experiment("induction", preset="smoke", out=tmp_path / "run", seed=0, quiet=True)
+    for key in METRIC_KEYS:
+        assert key in record["metrics"]
+    assert 0.0 <= record["metrics"]["prev_token_attn"] <= 1.0
+    assert len(record["claims"]) == 5
+    for fig in ("training_curves", "attention_maps", "count_sweep", "length_sweep"):
+        assert (tmp_path / "run" / f"{fig}.png").is_file()
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["metrics"] == record["metrics"]
+
+
+def test_corpus_option_and_bad_config(tmp_path):
+    text = tmp_path / "corpus.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40)
+    over = {"data.corpus": str(text), "relative": "false", "three_layer": "false", "train.steps": "4"}
+    record = run_experiment("induction", preset="smoke", out=tmp_path / "c", seed=1, overrides=over, quiet=True)
+    assert "character bigrams" in (tmp_path / "c" / "report.md").read_text()
+    assert record["metrics"]["len4x_acc_rel"] is None or math.isnan(record["metrics"]["len4x_acc_rel"])
+    with pytest.raises(UserError, match="data.vocab"):
+        run_experiment("induction", preset="smoke", out=tmp_path / "b", overrides={"data.vocab": "2"}, quiet=True)
+    with pytest.raises(UserError, match="no such text file"):
+        run_experiment("induction", preset="smoke", out=tmp_path / "m",
+                       overrides={"data.corpus": str(tmp_path / "nope.txt")}, quiet=True)
