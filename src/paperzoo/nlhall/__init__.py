@@ -10,7 +10,7 @@ from .geometry import BandGeometry, band_geometry, omega_derivative
 from .hallbar import extract_dipole, transverse_voltage_2w
 from .hamiltonian import Domain, Hamiltonian, KpModel, TightBinding
 from .integrate import converge, integrate
-from .models import gapped_graphene, haldane, pt_antiferromagnet, tilted_dirac, tilted_dirac_bcd
+from .models import gapped_graphene, haldane, pt_antiferromagnet, tilted_dirac, tilted_dirac_bcd, wte2_like
 from .responses import bcd_susceptibility_si, intrinsic_conductivity, nonlinear_drude
 from .tbio import from_pythtb, load_hr_dat, load_tb_dat, to_pythtb, write_hr_dat, write_tb_dat
 
@@ -20,5 +20,5 @@ __all__ = [
     "chern_number", "converge", "extract_dipole", "from_pythtb", "gapped_graphene", "haldane", "integrate",
     "intrinsic_conductivity", "load_hr_dat", "load_tb_dat", "nonlinear_drude", "omega_derivative",
     "pt_antiferromagnet", "tilted_dirac", "tilted_dirac_bcd", "to_pythtb", "transverse_voltage_2w",
-    "write_hr_dat", "write_tb_dat",
+    "write_hr_dat", "write_tb_dat", "wte2_like",
 ]

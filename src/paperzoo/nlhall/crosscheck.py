@@ -21,7 +21,7 @@ from .units import K_B_EV
 
 def _import_wannierberri():
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # it prints a notice about pyfftw at import
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # pyfftw notice
             import wannierberri as wb
             from wannierberri import calculators
             from wannierberri.smoother import FermiDiracSmoother

@@ -139,3 +139,32 @@ def pt_antiferromagnet(t: float = 1.0, t_prime: float = 0.08, soc: float = 0.8, 
     g = 2 * np.pi / a
     domain = Domain(np.array([-np.pi / a, -np.pi / a]), np.eye(2) * g, periodic=True)
     return KpModel(h, 4, domain, dh=dh, name=f"pt_afm_theta{neel_angle:.3f}")
+
+
+def wte2_like(v_x: float = 2.0, v_y: float = 1.2, tilt: float = 0.6, gap: float = 0.08, k_cut: float = 0.4
+              ) -> KpModel:
+    """Low-energy WTe2-like 4-band model: two anisotropic tilted massive Dirac cones related by time reversal,
+    H_+ = tilt k_x + v_x k_x σ_x + v_y k_y σ_y + (gap/2) σ_z and H_- = H_+*(-k) (v in eV·Å, gap in eV).
+
+    Illustrative parameters of the order reported for few-layer Td-WTe2 (Fermi velocities ~2-3×10⁵ m/s,
+    i.e. 1-2 eV·Å; strongly tilted cones; displacement-field gaps of tens of meV). Not a fit to DFT: use a
+    Wannier90 file of WTe2 for quantitative work. The mirror y -> -y leaves only D_xz.
+    """
+
+    def block(kx, ky, s):
+        return (_outer(tilt * s * kx, S0) + _outer(v_x * s * kx, SX) + _outer(v_y * ky, SY)
+                + _outer(gap / 2 * np.ones_like(kx), SZ))
+
+    def h(kx, ky):
+        out = np.zeros(np.shape(kx) + (4, 4), complex)
+        out[..., :2, :2], out[..., 2:, 2:] = block(kx, ky, 1), block(kx, ky, -1)
+        return out
+
+    def dh(kx, ky):
+        out = np.zeros(np.shape(kx) + (2, 4, 4), complex)
+        for i, s in enumerate((1, -1)):
+            out[..., 0, 2 * i:2 * i + 2, 2 * i:2 * i + 2] = s * (tilt * S0 + v_x * SX)
+            out[..., 1, 2 * i:2 * i + 2, 2 * i:2 * i + 2] = v_y * SY
+        return out
+
+    return KpModel(h, 4, Domain.box(k_cut), dh=dh, name="wte2_like")

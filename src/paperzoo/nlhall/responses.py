@@ -37,7 +37,8 @@ def bcd_susceptibility_si(dipole_angstrom: np.ndarray, tau_s: float, omega_rad_s
     return pref * np.einsum("ac,...b->...abc", LEVI_2D, d)
 
 
-def _intrinsic_density(ham, k, mu, smearing):
+def intrinsic_density(ham: Hamiltonian, k: np.ndarray, mu: np.ndarray, smearing: Smearing) -> np.ndarray:
+    """Per-band integrand of the intrinsic term (internal units Å³/eV), shape (N, M, 2, 2, 2, n)."""
     geo = band_geometry(ham, k, metric=True)
     w = smearing.delta(geo.energy[:, None, :], mu[None, :, None])  # (N, M, n) 1/eV
     v, g = geo.velocity, geo.bcp  # (N, 2, n), (N, 2, 2, n)
@@ -58,7 +59,7 @@ def intrinsic_conductivity(ham: Hamiltonian, mu, smearing: Smearing, grid: int |
                            charge: float = ELECTRON, refine_iters: int = 0) -> Tensor3Result:
     """τ-independent second-order conductivity from the band-normalised quantum metric (A·m/V²)."""
     mu = np.atleast_1d(np.asarray(mu, float))
-    res = integrate(ham.domain, lambda k: _intrinsic_density(ham, k, mu, smearing), grid, refine_iters=refine_iters)
+    res = integrate(ham.domain, lambda k: intrinsic_density(ham, k, mu, smearing), grid, refine_iters=refine_iters)
     # internal Å/eV -> SI: δ 1/eV, v eV·Å, G Å²/eV, d²k 1/Å²  =>  × ANGSTROM / e ;  prefactor q³/ħ
     per_band = res.value * (charge**3 / HBAR) * ANGSTROM / E_CHARGE
     return Tensor3Result(mu, per_band.sum(-1), per_band, res.n_points)
