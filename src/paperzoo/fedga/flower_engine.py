@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from .client import ServerPayload, train_clients
+from .client import ClientShard, ServerPayload, train_clients
 from .federation import FederationSpec, build
 from .models import build_model, stack_states
 from .server import FedConfig, Server
@@ -70,8 +70,6 @@ def make_client_app(spec_json: str):
         if "client_weight" in cfg:
             payload.client_weight = {cid: float(cfg["client_weight"])}
         idx = torch.from_numpy(parts[cid])
-        from .client import ClientShard
-
         shard = ClientShard(cid, data.x_train[idx], data.y_train[idx])
         states, loss = train_clients(model, state, [shard], rnd, spec.seed, spec.algo, spec.algo_cfg, spec.local,
                                      data.n_classes, payload)
