@@ -77,3 +77,16 @@ def test_bad_inputs_raise():
         berry_curvature_dipole(tilted_dirac(), [0.3], Smearing("fermi", 0.0), grid=4)
     with pytest.raises(ValueError, match="Brillouin zone"):
         chern_number(tilted_dirac(), 1)
+
+
+def test_wte2_like_model_mirror_and_valley_structure():
+    from paperzoo.nlhall import band_geometry, wte2_like
+
+    model = wte2_like()
+    k = np.random.default_rng(5).normal(scale=0.1, size=(20, 2))
+    geo = band_geometry(model, k)
+    flipped = band_geometry(model, -k)
+    # valley 2 is the time-reversed copy: its curvature at -k is minus valley 1's at k
+    np.testing.assert_allclose(np.sort(flipped.energy, 1), np.sort(geo.energy, 1), atol=1e-12)
+    res = berry_curvature_dipole(model, [0.1], Smearing("fermi", 0.003), grid=60, fermi_subdivision=3)
+    assert abs(res.dipole[0, 0]) > 0.05 and abs(res.dipole[0, 1]) < 1e-10 * abs(res.dipole[0, 0])
