@@ -27,7 +27,7 @@ from scipy.signal import welch
 class EstimatorConfig:
     """Settings of the power-spectrum estimator and converter."""
 
-    nperseg: int = 1024
+    nperseg: int = 512
     overlap: float = 0.75
     line_filter_bins: int = 9  # median filter width that removes lines narrower than ~this many bins
     smooth_bins: int = 5

@@ -23,18 +23,36 @@ def iq(frames: np.ndarray) -> np.ndarray:
 
 
 class AmpPhaseLSTM(nn.Module):
-    """Input (N, L, 2) amplitude/phase -> LSTM(hidden) -> LSTM(hidden) -> linear on the last step."""
+    """Input (N, L, 2) amplitude/phase -> LSTM(hidden) -> LSTM(hidden) -> linear.
+
+    readout "last" uses the final hidden state (Rajendran et al.); "mean" averages the top layer over time,
+    which gives every step a direct gradient and escapes the initial loss plateau much sooner.
+    """
 
     features = staticmethod(amp_phase)
 
-    def __init__(self, n_classes: int, hidden: int = 128, layers: int = 2):
+    def __init__(self, n_classes: int, hidden: int = 128, layers: int = 2, readout: str = "mean"):
         super().__init__()
+        if readout not in ("last", "mean"):
+            raise ValueError(f"readout must be 'last' or 'mean', got {readout!r}")
+        self.readout = readout
         self.lstm = nn.LSTM(2, hidden, num_layers=layers, batch_first=True)
         self.head = nn.Linear(hidden, n_classes)
+        for name, p in self.lstm.named_parameters():  # standard LSTM init: it leaves the loss plateau sooner
+            if name.startswith("weight_hh"):
+                for gate in p.data.chunk(4):
+                    nn.init.orthogonal_(gate)
+            elif name.startswith("weight_ih"):
+                nn.init.xavier_uniform_(p.data)
+            elif name.startswith("bias_ih"):
+                p.data.zero_()
+                p.data[hidden:2 * hidden] = 1.0  # forget gate bias
+            else:
+                p.data.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.lstm(x)
-        return self.head(out[:, -1])
+        return self.head(out.mean(dim=1) if self.readout == "mean" else out[:, -1])
 
 
 class IQCNN(nn.Module):
