@@ -90,3 +90,16 @@ def test_wte2_like_model_mirror_and_valley_structure():
     np.testing.assert_allclose(np.sort(flipped.energy, 1), np.sort(geo.energy, 1), atol=1e-12)
     res = berry_curvature_dipole(model, [0.1], Smearing("fermi", 0.003), grid=60, fermi_subdivision=3)
     assert abs(res.dipole[0, 0]) > 0.05 and abs(res.dipole[0, 1]) < 1e-10 * abs(res.dipole[0, 0])
+
+
+def test_temperature_scan_smooths_towards_zero_temperature_formula():
+    from paperzoo.nlhall.bcd import temperature_scan
+
+    model = tilted_dirac(k_cut=1.0)
+    d = temperature_scan(model, [0.4], [20.0, 300.0, 1500.0], rel_tol=0.005)
+    exact = tilted_dirac_bcd(np.array([0.4]), 0.2, 0.05)[0]
+    assert d.shape == (3, 1, 2)
+    assert abs(d[0, 0, 0] / exact - 1) < 0.01  # 20 K: k_BT = 1.7 meV << μ - m
+    assert abs(d[2, 0, 0] / exact - 1) > abs(d[0, 0, 0] / exact - 1)  # 1500 K smears visibly
+    with pytest.raises(ValueError, match="temperatures"):
+        temperature_scan(model, [0.4], [0.0])

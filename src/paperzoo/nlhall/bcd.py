@@ -109,3 +109,15 @@ def chern_number(ham: Hamiltonian, n_occupied: int, grid: int = 120) -> float:
         raise ValueError(f"n_occupied must be in 1..{ham.n_bands - 1}, got {n_occupied}")
     res = integrate(ham.domain, lambda k: band_geometry(ham, k).omega[:, :n_occupied].sum(1), grid)
     return float(res.value) / (2 * np.pi)
+
+
+def temperature_scan(ham: Hamiltonian, mu, temperatures_k, rel_tol: float = 0.01, coarse: int = 60
+                     ) -> np.ndarray:
+    """Converged Fermi-surface D (Å), shape (len(T), len(mu), 2), Fermi-Dirac at each temperature (K > 0)."""
+    from .units import kelvin_to_ev
+
+    temps = np.atleast_1d(np.asarray(temperatures_k, float))
+    if (temps <= 0).any():
+        raise ValueError(f"temperatures must be > 0 K on a k grid, got {temps.tolist()}")
+    return np.stack([converged_dipole(ham, mu, Smearing("fermi", kelvin_to_ev(t)), rel_tol=rel_tol,
+                                      coarse=coarse)[0].dipole for t in temps])
