@@ -95,3 +95,32 @@ def test_non_hermitian_file_is_rejected(tmp_path):
     (tmp_path / "nh_hr.dat").write_text("\n".join(lines) + "\n")
     with pytest.raises(UserError, match="hermitian"):
         load_hr_dat(tmp_path / "nh_hr.dat", np.eye(2) * 2.46)
+
+
+def test_malformed_tb_dat_names_the_line(tmp_path):
+    write_tb_dat(gapped_graphene(), tmp_path / "g_tb.dat")
+    lines = (tmp_path / "g_tb.dat").read_text().splitlines()
+    lines[2] = "1.0 2.0"
+    (tmp_path / "bad_tb.dat").write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match="line 3: expected lattice vector a2"):
+        load_tb_dat(tmp_path / "bad_tb.dat")
+
+
+def test_experiment_reads_a_user_wannier90_file(tmp_path):
+    from paperzoo.nlhall.experiment import DataConfig, _user_model
+
+    model = gapped_graphene(gap=0.6, strain=0.05)
+    write_tb_dat(model, tmp_path / "mine_tb.dat")
+
+    class Ctx:
+        def log(self, msg):
+            self.msg = msg
+
+    metrics, table = _user_model(DataConfig(path=str(tmp_path / "mine_tb.dat"), mu_min=0.4, mu_max=0.7, k_t=0.05),
+                                 Ctx())
+    assert metrics["user_bcd_max_abs"] > 1e-3 and "D_xz" in table
+    with pytest.raises(UserError, match="_tb.dat or _hr.dat"):
+        _user_model(DataConfig(path=str(tmp_path / "mine.txt")), Ctx())
+    write_hr_dat(model, tmp_path / "mine_hr.dat")
+    with pytest.raises(UserError, match="data.lattice"):
+        _user_model(DataConfig(path=str(tmp_path / "mine_hr.dat")), Ctx())
