@@ -7,8 +7,10 @@ from paperzoo.induction.memory import (
     MemoryStrengths,
     build_associative_memory,
     centred_log_bigram,
+    effective_strengths,
     make_orthogonal,
     read_strengths,
+    stored_bigram_logits,
     theoretical_logits,
 )
 from paperzoo.induction.model import InductionTransformer, ModelConfig
@@ -81,3 +83,16 @@ def test_constructed_model_solves_icl_and_stores_bigram():
     assert icl_accuracy(logits, batch) > 0.95
     assert bigram_kl(model, pi_b) < 1e-8
     assert torch.allclose(centred_log_bigram(pi_b).sum(1), torch.zeros(N, dtype=torch.float64), atol=1e-9)
+
+
+def test_effective_strengths_recover_construction_and_global_table():
+    s = MemoryStrengths(prev=40.0, match=2.5, copy=3.5)
+    model, pi_b = _orthogonal_model("ape", s)
+    data = BigramTriggerData(pi_b.float(), n_triggers=2)
+    tokens = data.sample(16, T, torch.Generator().manual_seed(0)).tokens
+    eff = effective_strengths(model, tokens)
+    assert abs(eff.match - 2.5) < 1e-4 and abs(eff.copy - 3.5) < 1e-6
+    assert torch.allclose(stored_bigram_logits(model), centred_log_bigram(pi_b), atol=1e-9)
+    prompt = tokens[0]
+    assert torch.allclose(theoretical_logits(prompt, pi_b, s),
+                          theoretical_logits(prompt, pi_b, s, global_logits=stored_bigram_logits(model)))

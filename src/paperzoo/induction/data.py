@@ -73,6 +73,9 @@ class Batch:
     triggers: torch.Tensor  # (B, K) long
     outputs: torch.Tensor  # (B, K) long
 
+    def to(self, device: str | torch.device) -> Batch:
+        return Batch(self.tokens.to(device), self.triggers.to(device), self.outputs.to(device))
+
 
 class BigramTriggerData:
     """Sampler of bigram-with-triggers sequences; all randomness comes from the `torch.Generator` passed in."""

@@ -13,7 +13,7 @@ from paperzoo.core import Claim, Experiment, Outcome, RunContext, register
 from paperzoo.core.report import md_table
 
 from .data import BigramTriggerData, corpus_bigram, dirichlet_bigram
-from .memory import read_strengths, theoretical_logits
+from .memory import effective_strengths, read_strengths, stored_bigram_logits, theoretical_logits
 from .model import InductionTransformer, ModelConfig
 from .probes import (
     bigram_kl,
@@ -34,7 +34,7 @@ METRIC_KEYS = ("icl_acc", "prev_token_attn", "theory_logit_pearson", "crossover_
 class DataConfig:
     vocab: int = 32
     seq_len: int = 64
-    n_triggers: int = 3
+    n_triggers: int = 5
     trigger_mode: Literal["sampled", "frequent"] = "sampled"
     output_mode: Literal["uniform", "bigram"] = "uniform"
     n_heldout_outputs: int = 4
@@ -63,7 +63,7 @@ class EvalConfig:
     max_count: int = 8  # count sweep n = 0..max_count
     conflict_max: int = 3  # conflict grid n_b, n_b' = 0..conflict_max
     length_factors: list[int] = field(default_factory=lambda: [1, 2, 4])
-    batch: int = 128
+    batch: int = 512
 
     def __post_init__(self) -> None:
         if self.n_probes < 1 or self.n_backgrounds < 1 or self.max_count < 1 or self.batch < 1:
@@ -80,7 +80,7 @@ class InductionConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     relative: bool = True  # also train the relative-bias model for the length sweep
     three_layer: bool = True  # also train the 3-layer model without positional encoding
-    three_layer_steps: int = 600
+    three_layer_steps: int = 800
     threads: int = 1  # torch threads during the run (tiny matrices: 1 avoids contention on shared CPUs)
 
     def __post_init__(self) -> None:
@@ -168,7 +168,7 @@ def train_all(cfg: InductionConfig, data: BigramTriggerData, ctx: RunContext) ->
     finished: dict[str, Any] = dict(ckpt.get("finished", {}))
     models: dict[str, tuple[InductionTransformer, dict[str, list[float]]]] = {}
     for index, (name, mcfg, tcfg) in enumerate(phases(cfg, data.vocab)):
-        model = InductionTransformer(data.vocab, replace(mcfg, init_seed=ctx.seed * 100 + index))
+        model = InductionTransformer(data.vocab, replace(mcfg, init_seed=ctx.seed * 100 + index)).to(ctx.device)
         if name in finished:
             model.load_state_dict(finished[name]["model"])
             models[name] = (model, finished[name]["history"])
@@ -207,7 +207,7 @@ def train_all(cfg: InductionConfig, data: BigramTriggerData, ctx: RunContext) ->
 @torch.no_grad()
 def accuracy_at(model: InductionTransformer, data: BigramTriggerData, length: int, batch: int, seed: int,
                 ood: bool = False) -> tuple[float, list[torch.Tensor], Any]:
-    b = data.sample(batch, length, torch.Generator().manual_seed(seed), ood=ood)
+    b = data.sample(batch, length, torch.Generator().manual_seed(seed), ood=ood).to(model.emb.device)
     logits, maps = model(b.tokens)
     return icl_accuracy(logits, b), maps, b
 
@@ -219,23 +219,31 @@ def centred(x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def designed_prompts(model: InductionTransformer, data: BigramTriggerData, cfg: InductionConfig,
                      seed: int) -> dict[str, Any]:
-    """Count sweep and conflict grid: trained vs closed-form logits at the final a."""
+    """Count sweep and conflict grid: trained vs closed-form logits at the final a.
+
+    The theory's memories are read from the trained model without looking at its logits on these prompts:
+    a_2, a_3 from its activations on training-distribution sequences, the global table from W_U (I + W_F) w_E.
+    """
     ev, length = cfg.eval, cfg.data.seq_len
     gen = torch.Generator().manual_seed(seed)
     probes = choose_probes(data.pi_b, min(ev.n_probes, data.vocab), gen)
-    strengths = read_strengths(model)
+    device = model.emb.device
+    calib = data.sample(ev.batch // 4 + 1, length, torch.Generator().manual_seed(seed + 1)).tokens.to(device)
+    strengths = effective_strengths(model, calib)
+    table = stored_bigram_logits(model)
     counts = list(range(ev.max_count + 1))
     pb = {"trained": np.zeros(len(counts)), "theory": np.zeros(len(counts))}
     pc = {"trained": np.zeros(len(counts)), "theory": np.zeros(len(counts))}
-    trained_logits, theory_logits, margins = [], [], []
+    trained_logits, theory_logits, pi_b_logits, margins = [], [], [], []
     for n in counts:
         for probe in probes:
             for _ in range(ev.n_backgrounds):
                 prompt = designed_prompt(data.pi_b, probe, n, 0, length, gen)
-                lt = model(prompt[None])[0][0, -1].double()
-                lth = theoretical_logits(prompt, data.pi_b, strengths)
+                lt = model(prompt[None].to(device))[0][0, -1].double().cpu()
+                lth = theoretical_logits(prompt, data.pi_b, strengths, table)
                 trained_logits.append(centred(lt))
                 theory_logits.append(centred(lth))
+                pi_b_logits.append(centred(theoretical_logits(prompt, data.pi_b, strengths)))
                 margins.append((float(lt[probe.b] - lt[probe.c]), float(lth[probe.b] - lth[probe.c])))
                 for which, logit in (("trained", lt), ("theory", lth)):
                     p = torch.softmax(logit, -1)
@@ -247,6 +255,7 @@ def designed_prompts(model: InductionTransformer, data: BigramTriggerData, cfg: 
             d[k] /= norm
     flat_t, flat_th = torch.cat(trained_logits), torch.cat(theory_logits)
     pearson = float(torch.corrcoef(torch.stack([flat_t, flat_th]))[0, 1])
+    pearson_pi_b = float(torch.corrcoef(torch.stack([flat_t, torch.cat(pi_b_logits)]))[0, 1])
     margin = np.array(margins)
     margin_r = float(np.corrcoef(margin[:, 0], margin[:, 1])[0, 1])
     conflict = []
@@ -257,12 +266,13 @@ def designed_prompts(model: InductionTransformer, data: BigramTriggerData, cfg: 
             win_t = win_th = 0.0
             for probe in probes:
                 prompt = designed_prompt(data.pi_b, probe, n1, n2, length, gen)
-                lt = model(prompt[None])[0][0, -1]
-                lth = theoretical_logits(prompt, data.pi_b, strengths)
+                lt = model(prompt[None].to(device))[0][0, -1].cpu()
+                lth = theoretical_logits(prompt, data.pi_b, strengths, table)
                 win_t += float(lt[probe.b] > lt[probe.b2])
                 win_th += float(lth[probe.b] > lth[probe.b2])
             conflict.append((n1, n2, win_t / len(probes), win_th / len(probes)))
     return {"counts": counts, "pb": pb, "pc": pc, "pearson": pearson, "margin_pearson": margin_r,
+            "pearson_pi_b": pearson_pi_b, "weight_strengths": read_strengths(model),
             "crossover_trained": crossover(list(pb["trained"]), list(pc["trained"])),
             "crossover_theory": crossover(list(pb["theory"]), list(pc["theory"])),
             "strengths": strengths, "conflict": conflict}
@@ -290,7 +300,7 @@ def figures(ctx: RunContext, models: dict, maps: list[torch.Tensor], sweep: dict
     show = min(32, seq_len)
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     for i, ax in enumerate(axes):
-        ax.imshow(maps[i][0, :show, :show].numpy(), cmap="viridis")
+        ax.imshow(maps[i][0, :show, :show].cpu().numpy(), cmap="viridis")
         ax.set(title=f"layer {i + 1} attention", xlabel="key position s", ylabel="query position t")
     ctx.savefig(fig, "attention_maps", "attention of both layers of the APE model on one sequence")
 
@@ -343,8 +353,11 @@ def _run(cfg: InductionConfig, ctx: RunContext) -> Outcome:
     sweep = designed_prompts(ape, data, cfg, seed + 1)
     m["theory_logit_pearson"] = sweep["pearson"]
     m["theory_margin_pearson"] = sweep["margin_pearson"]
+    m["theory_logit_pearson_true_bigram"] = sweep["pearson_pi_b"]
     m["crossover_trained"], m["crossover_theory"] = sweep["crossover_trained"], sweep["crossover_theory"]
     m["strength_match"], m["strength_copy"] = sweep["strengths"].match, sweep["strengths"].copy
+    m["weight_strength_match"] = sweep["weight_strengths"].match
+    m["weight_strength_copy"] = sweep["weight_strengths"].copy
     conflict_agree = [float(round(t) == round(th)) for _, _, t, th in sweep["conflict"]]
     m["conflict_winner_agreement"] = float(np.mean(conflict_agree)) if conflict_agree else float("nan")
 
@@ -359,14 +372,19 @@ def _run(cfg: InductionConfig, ctx: RunContext) -> Outcome:
                                 if "3layer_nope" in models else float("nan"))
     figures(ctx, models, maps, sweep, lengths, T)
 
-    s = sweep["strengths"]
+    s, w = sweep["strengths"], sweep["weight_strengths"]
     sections = [
         ("Data and models", f"Bigram prior: {source}. Vocabulary {data.vocab}, training length T = {T}, "
          f"{data.n_triggers} triggers per sequence ({data.trigger_mode}), outputs {data.output_mode}. "
          f"Trained: {', '.join(models)}; d = {cfg.model.d_model}, {cfg.train.steps} steps "
          f"({cfg.train.optimizer}, lr {cfg.train.lr}, batch {cfg.train.batch}, loss on {cfg.train.loss_on})."),
         ("Count sweep (designed prompts)",
-         f"Theory strengths read from the trained weights: a_2 = {s.match:.2f}, a_3 = {s.copy:.2f}, g = 1.\n\n"
+         f"Theory strengths measured on the trained model's activations (training-distribution sequences, not "
+         f"these prompts): a_2 = {s.match:.2f}, a_3 = {s.copy:.2f}; global term = the stored bigram "
+         f"W_U (I + W_F) w_E(a). Read from the weights along the memory directions instead: "
+         f"a_2 = {w.match:.2f}, a_3 = {w.copy:.2f}. Pearson r of centred logits, trained vs theory: "
+         f"{sweep['pearson']:.3f}; with log pi_b as the global term: {sweep['pearson_pi_b']:.3f}; "
+         f"of the margin l_b - l_c: {sweep['margin_pearson']:.3f}.\n\n"
          + md_table(["n", "P(b) trained", "P(b) theory", "P(c) trained", "P(c) theory"],
                     [[n, sweep["pb"]["trained"][n], sweep["pb"]["theory"][n], sweep["pc"]["trained"][n],
                       sweep["pc"]["theory"][n]] for n in sweep["counts"]])),

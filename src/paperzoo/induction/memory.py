@@ -66,7 +66,7 @@ def build_associative_memory(model: InductionTransformer, pi_b: torch.Tensor,
     if l2.rel_bias is not None:
         l2.rel_bias.zero_()
     if model.wf is not None:
-        log_pi = centred_log_bigram(pi_b).to(emb.dtype)
+        log_pi = centred_log_bigram(pi_b).to(emb.dtype).to(emb.device)
         model.wf.copy_(s.bigram * unemb.T @ log_pi.T @ emb)
     return model
 
@@ -102,9 +102,12 @@ def make_orthogonal(model: InductionTransformer, seed: int = 0) -> InductionTran
     return model
 
 
-def theoretical_logits(prompt: torch.Tensor, pi_b: torch.Tensor,
-                       strengths: MemoryStrengths | None = None) -> torch.Tensor:
-    """Closed-form logits (vocab,) at the last position of `prompt` (1-D tokens), formula in the module doc."""
+def theoretical_logits(prompt: torch.Tensor, pi_b: torch.Tensor, strengths: MemoryStrengths | None = None,
+                       global_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """Closed-form logits (vocab,) at the last position of `prompt` (1-D tokens), formula in the module doc.
+
+    `global_logits` (vocab, vocab) replaces log pi_b as the stored global bigram (e.g. read from a trained W_F).
+    """
     s = strengths or MemoryStrengths()
     z = prompt.tolist()
     a, n_vocab = z[-1], pi_b.shape[0]
@@ -114,16 +117,16 @@ def theoretical_logits(prompt: torch.Tensor, pi_b: torch.Tensor,
     attended = torch.zeros(n_vocab, dtype=torch.float64)
     attended.index_add_(0, prompt.long(), weights)
     in_context = s.copy * attended / weights.sum()
-    return s.bigram * centred_log_bigram(pi_b)[a] + in_context
+    table = centred_log_bigram(pi_b) if global_logits is None else global_logits.to(torch.float64)
+    return s.bigram * table[a] + in_context
 
 
 @torch.no_grad()
 def read_strengths(model: InductionTransformer) -> MemoryStrengths:
-    """Strengths a_2, a_3 stored in a (trained) two-layer model, read along the memory directions.
+    """Strengths a_2, a_3 stored in a two-layer model, read from the weights along the memory directions.
 
     a_2 = c mean_k w_E(k)^T W_K^2 Phi_1 w_E(k) / (|w_E(k)|^2 |Phi_1 w_E(k)|^2),
-    a_3 = mean_k w_U(k)^T W_O^2 W_V^2 w_E(k) / (|w_U(k)|^2 |W_V^2 w_E(k)|^2); a_1 is not used by the formula
-    (one-hot previous-token attention is assumed) and g = 1.
+    a_3 = mean_k w_U(k)^T W_O^2 W_V^2 w_E(k) / (|w_U(k)|^2 |W_V^2 w_E(k)|^2); exact for the construction.
     """
     l1, l2 = model.layers[0], model.layers[1]
     emb, unemb = model.emb, model.unemb
@@ -133,3 +136,43 @@ def read_strengths(model: InductionTransformer) -> MemoryStrengths:
     a3 = (unemb @ l2.wo * val).sum(1) / (unemb.pow(2).sum(1) * val.pow(2).sum(1))
     return MemoryStrengths(prev=float("nan"), match=float(a2.mean()) * model.score_scale,
                            copy=float(a3.mean()), bigram=1.0)
+
+
+@torch.no_grad()
+def effective_strengths(model: InductionTransformer, tokens: torch.Tensor) -> MemoryStrengths:
+    """a_2, a_3 of a (trained) two-layer model measured on its activations for `tokens` (B, T).
+
+    a_2: from the layer-2 attention mass m on the n positions that follow an earlier occurrence of the query
+    token among T' attended ones, m = n e^{a_2} / (n e^{a_2} + T' - n)  =>  a_2 = median log(m (T'-n) / (n (1-m))).
+    a_3: mean over positions s of u_s[z_s] - mean_{j != z_s} u_s[j], u_s = W_U (I + W_F) W_O^2 W_V^2 x^1_s
+    (the logits that attending to s adds, through the residual and the feed-forward).
+    """
+    x1, _ = model.layers[0](model.embed(tokens))
+    l2 = model.layers[1]
+    attn = torch.softmax(l2.scores(x1), dim=-1)
+    prev = torch.cat([tokens[:, :1], tokens[:, :-1]], dim=1)
+    causal = torch.ones_like(attn, dtype=torch.bool).tril()
+    match = (tokens[:, :, None] == prev[:, None, :]) & causal
+    n = match.sum(-1).double()
+    total = causal.sum(-1).double()
+    mass = (attn * match).sum(-1).double().clamp(1e-6, 1 - 1e-6)
+    ok = (n > 0) & (n < total)
+    a2 = torch.log(mass * (total - n) / (n * (1 - mass)))[ok].median()
+    head = x1 @ l2.wv.T @ l2.wo.T
+    if model.wf is not None:
+        head = head + head @ model.wf.T
+    copied = (head @ model.unemb.T).double()
+    copied = copied - copied.mean(-1, keepdim=True)
+    n_vocab = copied.shape[-1]
+    a3 = copied.gather(-1, tokens[..., None]).mean() * n_vocab / (n_vocab - 1)
+    return MemoryStrengths(prev=float("nan"), match=float(a2), copy=float(a3), bigram=1.0)
+
+
+@torch.no_grad()
+def stored_bigram_logits(model: InductionTransformer) -> torch.Tensor:
+    """(vocab, vocab) row-centred logits of the direct and feed-forward paths: W_U (I + W_F) w_E(i)."""
+    out = model.emb @ model.unemb.T
+    if model.wf is not None:
+        out = out + model.emb @ model.wf.T @ model.unemb.T
+    out = out.double().cpu()
+    return out - out.mean(1, keepdim=True)

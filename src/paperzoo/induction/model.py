@@ -2,7 +2,7 @@
 
     x_t^0 = w_E(z_t) + p_t                                   (p_t only for absolute encodings)
     x_t^l = x_t^{l-1} + W_O^l sum_{s<=t} beta^l_{ts} W_V^l x_s^{l-1},
-    beta^l_{t.} = softmax_s( c (x_t^{l-1})^T W_K^l x_s^{l-1} + b^l_{t-s} ),   W_Q = I, c = 1/sqrt(d)
+    beta^l_{t.} = softmax_s( c (x_t^{l-1})^T W_K^l x_s^{l-1} + b^l_{t-s} ),   W_Q = I, c = 1 or 1/sqrt(d)
     x_t^F = x_t^L + W_F x_t^L                                (optional feed-forward bigram memory)
     logits_t = W_U x_t^F                                      (rows of W_U are the unembeddings w_U(j))
 
@@ -30,7 +30,7 @@ class ModelConfig:
     pos: PosEncoding = "ape"
     max_len: int = 256  # positions table / relative-bias range (raised to cover the length sweep)
     feedforward: bool = True
-    scale_scores: bool = True
+    scale_scores: bool = False  # c = 1/sqrt(d) when True; unit-norm embeddings train faster with c = 1
     train_embeddings: bool = False
     train_values: bool = False
     train_all_outputs: bool = False  # also W_O of the non-last layers

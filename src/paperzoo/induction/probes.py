@@ -26,13 +26,13 @@ def memory_recall(model: InductionTransformer, seq_len: int) -> dict[str, float]
             p = model.pos[:seq_len]
             scores = p @ l1.wk @ p.T  # [t, s] = p_t^T W_K^1 p_s
             scores = scores.masked_fill(~torch.ones_like(scores, dtype=torch.bool).tril(), float("-inf"))
-            hits = scores[1:].argmax(1) == torch.arange(seq_len - 1)
+            hits = scores[1:].argmax(1) == torch.arange(seq_len - 1, device=p.device)
             out["recall_wk1"] = float(hits.float().mean())
         else:
             out["recall_wk1"] = float("nan")
         emb = model.emb
         key = emb @ (l1.wo @ l1.wv).T
-        target = torch.arange(model.vocab)
+        target = torch.arange(model.vocab, device=emb.device)
         out["recall_wk2"] = float(((emb @ l2.wk @ key.T).argmax(0) == target).float().mean())
         val = emb @ l2.wv.T
         out["recall_wo2"] = float(((model.unemb @ l2.wo @ val.T).argmax(0) == target).float().mean())
@@ -67,7 +67,7 @@ def bigram_kl(model: InductionTransformer, pi_b: torch.Tensor) -> float:
     if model.wf is None:
         return float("nan")
     with torch.no_grad():
-        logq = torch.log_softmax((model.emb @ model.wf.T @ model.unemb.T).double(), dim=-1)
+        logq = torch.log_softmax((model.emb @ model.wf.T @ model.unemb.T).double().cpu(), dim=-1)
         p = pi_b.double()
         return float((p * (torch.log(p.clamp_min(1e-300)) - logq)).sum(1).mean())
 
@@ -77,6 +77,6 @@ def stored_bigram_correlation(model: InductionTransformer, pi_b: torch.Tensor) -
     if model.wf is None:
         return float("nan")
     with torch.no_grad():
-        stored = (model.emb @ model.wf.T @ model.unemb.T).double()
+        stored = (model.emb @ model.wf.T @ model.unemb.T).double().cpu()
         stored = stored - stored.mean(1, keepdim=True)
         return float(torch.corrcoef(torch.stack([stored.flatten(), centred_log_bigram(pi_b).flatten()]))[0, 1])

@@ -22,15 +22,15 @@ from .probes import icl_accuracy
 
 @dataclass
 class TrainConfig:
-    steps: int = 600
-    batch: int = 64
+    steps: int = 800
+    batch: int = 32
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 1e-4
     optimizer: Literal["sgd", "adam"] = "adam"  # Bietti et al. use sgd (lr 0.2, momentum 0.9)
     loss_on: Literal["all", "icl", "mixed"] = "mixed"
-    eval_every: int = 50
-    eval_batch: int = 128
+    eval_every: int = 100
+    eval_batch: int = 256
     checkpoint_every: int = 100
 
     def __post_init__(self) -> None:
@@ -65,7 +65,7 @@ def sequence_loss(logits: torch.Tensor, tokens: torch.Tensor, triggers: torch.Te
 def train_step(model: InductionTransformer, opt: torch.optim.Optimizer, data: BigramTriggerData,
                cfg: TrainConfig, seq_len: int, gen: torch.Generator) -> float:
     """Sample one batch from `gen`, take one optimiser step, return the loss."""
-    batch = data.sample(cfg.batch, seq_len, gen)
+    batch = data.sample(cfg.batch, seq_len, gen).to(model.emb.device)
     logits, _ = model(batch.tokens)
     loss = sequence_loss(logits, batch.tokens, batch.triggers, cfg.loss_on)
     opt.zero_grad(set_to_none=True)
@@ -95,7 +95,7 @@ def train(model: InductionTransformer, data: BigramTriggerData, cfg: TrainConfig
     """
     state = state or TrainState()
     opt = opt or make_optimizer(model, cfg)
-    eval_batch = data.sample(cfg.eval_batch, seq_len, torch.Generator().manual_seed(eval_seed))
+    eval_batch = data.sample(cfg.eval_batch, seq_len, torch.Generator().manual_seed(eval_seed)).to(model.emb.device)
     steps = range(state.step, cfg.steps)
     if progress is not None:
         steps = progress(steps, total=cfg.steps - state.step)
