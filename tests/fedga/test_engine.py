@@ -34,12 +34,14 @@ def test_batched_clients_equal_single_clients_exactly(algo):
     payload = ServerPayload(class_weight=torch.linspace(1.0, 2.0, 5), client_weight={3: 0.5, 4: 1.5, 5: 1.0})
     local = LocalConfig(epochs=2, batch_size=16, lr=0.1, momentum=0.5 if algo == "fedga" else 0.0)
     cfg = AlgoConfig(fedprox_mu=0.1)
+    before = {n: t.clone() for n, t in state.items()}
     together, _ = train_clients(model, state, shards, 4, 0, algo, cfg, local, 5, payload)
     for i, s in enumerate(shards):
         alone, _ = train_clients(model, state, [s], 4, 0, algo, cfg, local, 5, payload)
         for n in state:
             assert torch.equal(together[n][i], alone[n][0]), (algo, n, i)
         assert not torch.equal(alone["fc1.weight"][0], state["fc1.weight"])  # it did train
+    assert all(torch.equal(before[n], state[n]) for n in state)  # the global state is never written
 
 
 def test_conv_model_path_matches_plain_module_training():
@@ -129,3 +131,27 @@ def test_flower_engine_matches_inprocess_exactly():
     import ray
 
     assert not ray.is_initialized()
+
+
+def test_fedprox_step_matches_autograd_of_the_proximal_objective():
+    torch.manual_seed(3)
+    model = build_model("mlp", (12,), 5)
+    state = {n: t.detach().clone() for n, t in model.state_dict().items()}
+    shard = _shards()[0]
+    local = LocalConfig(epochs=2, batch_size=len(shard.y), lr=0.5, clip_norm=1e9)
+    mu = 0.7
+    ours, _ = train_clients(model, state, [shard], 1, 0, "fedprox", AlgoConfig(fedprox_mu=mu), local, 5)
+    # two full-batch steps on CE + mu/2 ||w - w_g||^2 with a plain module (batch order is irrelevant here)
+    ref = build_model("mlp", (12,), 5)
+    ref.load_state_dict(state)
+    for _ in range(2):
+        prox = sum(((p - state[n]) ** 2).sum() for n, p in ref.named_parameters())
+        loss = torch.nn.functional.cross_entropy(ref(shard.x), shard.y) + 0.5 * mu * prox
+        grads = torch.autograd.grad(loss, list(ref.parameters()))
+        with torch.no_grad():
+            for p, g in zip(ref.parameters(), grads, strict=True):
+                p -= 0.5 * g
+    for n, p in ref.named_parameters():
+        assert torch.allclose(ours[n][0], p.detach(), atol=1e-5), n
+    plain, _ = train_clients(model, state, [shard], 1, 0, "fedavg", AlgoConfig(), local, 5)
+    assert not torch.allclose(plain["fc1.weight"], ours["fc1.weight"])

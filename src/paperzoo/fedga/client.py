@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from .baselines import AlgoConfig, client_objective
-from .models import stacked_forward
+from .models import from_compute_layout, stacked_forward, to_compute_layout
 
 
 @dataclass
@@ -71,11 +71,12 @@ def train_clients(model: nn.Module, global_state: dict[str, Tensor], shards: lis
     payload = payload or ServerPayload()
     k = len(shards)
     param_names = [n for n, _ in model.named_parameters()]
-    params = {n: global_state[n].unsqueeze(0).repeat(k, *[1] * global_state[n].dim()).clone().requires_grad_(True)
-              for n in param_names}
+    global_params = to_compute_layout(model, {n: global_state[n].unsqueeze(0).expand(k, *global_state[n].shape)
+                                              for n in param_names})
+    params = {n: t.clone(memory_format=torch.contiguous_format).requires_grad_(True)
+              for n, t in global_params.items()}
     buffers = {n: t.unsqueeze(0).repeat(k, *[1] * t.dim()).clone()
                for n, t in global_state.items() if n not in params}
-    global_params = {n: global_state[n].unsqueeze(0).expand(k, *global_state[n].shape) for n in param_names}
     momentum_buf = {n: torch.zeros_like(p) for n, p in params.items()}
 
     plans = [batch_plan(len(s.y), local.epochs, local.batch_size, client_generator(seed, rnd, s.cid)) for s in shards]
@@ -114,22 +115,23 @@ def train_clients(model: nn.Module, global_state: dict[str, Tensor], shards: lis
                 global_logits = stacked_forward(model, global_params, buffers, x)
         loss = client_objective(algo, algo_cfg, logits, y, m, client_counts=counts, global_logits=global_logits,
                                 class_weight=payload.class_weight, client_weight=client_weight)
-        if algo == "fedprox":
-            prox = sum(((params[n] - global_params[n]) ** 2).flatten(1).sum(1) for n in param_names)
-            loss = loss + 0.5 * algo_cfg.fedprox_mu * prox
         loss = loss * active[:, s]  # clients whose local data ran out sit this step out, exactly
         grads = torch.autograd.grad(loss.sum(), [params[n] for n in param_names])
-        norm = torch.stack([g.flatten(1).norm(dim=1) for g in grads], dim=1).norm(dim=1)
-        coef = (local.clip_norm / (norm + 1e-6)).clamp(max=1.0)
+        if algo == "fedprox":  # gradient of mu/2 ||w - w_global||^2, added in closed form
+            grads = [g + algo_cfg.fedprox_mu * (params[n].detach() - global_params[n])
+                     * active[:, s].view(-1, *[1] * (g.dim() - 1)) for n, g in zip(param_names, grads, strict=True)]
+        norm = torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.dim()))) for g in grads], 1).norm(dim=1)
+        coef = (local.clip_norm / (norm + 1e-6)).clamp(max=1.0)  # torch's clip_grad_norm_, per client
         with torch.no_grad():
             for n, g in zip(param_names, grads, strict=True):
                 shape = (-1, *[1] * (g.dim() - 1))
-                g = g * coef.view(shape)
                 if local.momentum:
                     # an idle client keeps its momentum buffer and weights untouched
                     on = active[:, s].view(shape)
-                    g = momentum_buf[n].mul_(local.momentum * on + (1 - on)).add_(g) * on
-                params[n].sub_(local.lr * g)
+                    g = momentum_buf[n].mul_(local.momentum * on + (1 - on)).add_(g * coef.view(shape)) * on
+                    params[n].sub_(local.lr * g)
+                else:
+                    params[n].addcmul_(g, (-local.lr * coef).view(shape))
         loss_sum += loss.detach()
-    state = {n: p.detach() for n, p in params.items()} | buffers
+    state = from_compute_layout(model, {n: p.detach() for n, p in params.items()}) | buffers
     return state, loss_sum / active.sum(1).clamp_min(1.0)

@@ -103,11 +103,23 @@ def repeat_state(state: dict[str, Tensor], k: int) -> dict[str, Tensor]:
     return {n: t.unsqueeze(0).repeat(k, *([1] * t.dim())).clone() for n, t in state.items()}
 
 
+def to_compute_layout(model: nn.Module, params: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Stacked MLP weights as (K, in, out): bmm then writes contiguous weight gradients (2x cheaper updates)."""
+    if not isinstance(model, MLP):
+        return params
+    return {n: t.transpose(-1, -2).contiguous() if n.endswith("weight") else t for n, t in params.items()}
+
+
+def from_compute_layout(model: nn.Module, params: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Inverse of ``to_compute_layout``: back to ``state_dict`` shapes."""
+    return to_compute_layout(model, params)
+
+
 def stacked_forward(model: nn.Module, params: dict[str, Tensor], buffers: dict[str, Tensor], x: Tensor) -> Tensor:
-    """Logits (K, B, C) of K client models with stacked ``params``/``buffers`` on inputs x (K, B, ...)."""
+    """Logits (K, B, C) of K client models with stacked ``params``/``buffers`` (compute layout) on x (K, B, ...)."""
     if isinstance(model, MLP):
-        h = torch.baddbmm(params["fc1.bias"].unsqueeze(1), x.flatten(2), params["fc1.weight"].transpose(1, 2))
-        return torch.baddbmm(params["fc2.bias"].unsqueeze(1), h.relu(), params["fc2.weight"].transpose(1, 2))
+        h = torch.baddbmm(params["fc1.bias"].unsqueeze(1), x.flatten(2), params["fc1.weight"])
+        return torch.baddbmm(params["fc2.bias"].unsqueeze(1), h.relu(), params["fc2.weight"])
     outs = []
     for k in range(x.shape[0]):
         state = {n: t[k] for n, t in params.items()} | {n: t[k] for n, t in buffers.items()}
