@@ -107,7 +107,7 @@ def test_malformed_tb_dat_names_the_line(tmp_path):
 
 
 def test_experiment_reads_a_user_wannier90_file(tmp_path):
-    from paperzoo.nlhall.experiment import DataConfig, _user_model
+    from paperzoo.nlhall.experiment import DataConfig, load_user_model, user_model_dipole
 
     model = gapped_graphene(gap=0.6, strain=0.05)
     write_tb_dat(model, tmp_path / "mine_tb.dat")
@@ -116,11 +116,11 @@ def test_experiment_reads_a_user_wannier90_file(tmp_path):
         def log(self, msg):
             self.msg = msg
 
-    metrics, table = _user_model(DataConfig(path=str(tmp_path / "mine_tb.dat"), mu_min=0.4, mu_max=0.7, k_t=0.05),
-                                 Ctx())
+    cfg = DataConfig(path=str(tmp_path / "mine_tb.dat"), mu_min=0.4, mu_max=0.7, k_t=0.05)
+    metrics, table = user_model_dipole(load_user_model(cfg), cfg, Ctx())
     assert metrics["user_bcd_max_abs"] > 1e-3 and "D_xz" in table
     with pytest.raises(UserError, match="_tb.dat or _hr.dat"):
-        _user_model(DataConfig(path=str(tmp_path / "mine.txt")), Ctx())
+        load_user_model(DataConfig(path=str(tmp_path / "mine.txt")))
     write_hr_dat(model, tmp_path / "mine_hr.dat")
     with pytest.raises(UserError, match="data.lattice"):
-        _user_model(DataConfig(path=str(tmp_path / "mine_hr.dat")), Ctx())
+        load_user_model(DataConfig(path=str(tmp_path / "mine_hr.dat")))

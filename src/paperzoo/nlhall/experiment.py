@@ -178,29 +178,34 @@ def _plots(ctx: RunContext, res: dict) -> None:
     ctx.savefig(fig, "v2w_vs_drive", "Second-harmonic transverse voltage against drive field")
 
 
-def _user_model(cfg: DataConfig, ctx: RunContext) -> tuple[dict[str, float], str]:
+def load_user_model(cfg: DataConfig):
+    """The TightBinding of ``data.path`` (a Wannier90 _tb.dat, or _hr.dat with ``data.lattice``)."""
     from pathlib import Path
 
     from .tbio import load_hr_dat, load_tb_dat
 
     path = Path(cfg.path)
     if path.name.endswith("_tb.dat"):
-        model = load_tb_dat(path)
-    elif path.name.endswith("_hr.dat"):
+        return load_tb_dat(path)
+    if path.name.endswith("_hr.dat"):
         if len(cfg.lattice) != 4:
             raise UserError("data.lattice must give a1x a1y a2x a2y (Å) for a _hr.dat file")
-        model = load_hr_dat(path, np.reshape(cfg.lattice, (2, 2)))
-    else:
-        raise UserError(f"data.path must end in _tb.dat or _hr.dat, got {path.name}")
+        return load_hr_dat(path, np.reshape(cfg.lattice, (2, 2)))
+    raise UserError(f"data.path must end in _tb.dat or _hr.dat, got {path.name}")
+
+
+def user_model_dipole(model, cfg: DataConfig, ctx: RunContext) -> tuple[dict[str, float], str]:
+    """Converged D(μ) of a user's model: a metric and a markdown table."""
     mus = np.linspace(cfg.mu_min, cfg.mu_max, 21)
-    res, steps = converged_dipole(model, mus, Smearing("fermi", cfg.k_t), rel_tol=0.01)
-    ctx.log(f"user model {path.name}: {model.n_bands} bands, converged with {res.integration.n_points} k points")
+    res, _ = converged_dipole(model, mus, Smearing("fermi", cfg.k_t), rel_tol=0.01)
+    ctx.log(f"user model {model.name}: {model.n_bands} bands, converged with {res.integration.n_points} k points")
     rows = [(f"{mu:.3f}", f"{d[0]:.4e}", f"{d[1]:.4e}") for mu, d in zip(mus, res.dipole, strict=True)]
     return ({"user_bcd_max_abs": float(np.abs(res.dipole).max())},
             md_table(["μ (eV)", "D_xz (Å)", "D_yz (Å)"], rows))
 
 
 def run(cfg: NlhallConfig, ctx: RunContext) -> Outcome:
+    user_model = load_user_model(cfg.data) if cfg.data.path else None  # fail fast on a bad file
     metrics: dict[str, float] = {}
     plots: dict = {}
     sections: list[tuple[str, str]] = []
@@ -332,8 +337,8 @@ def run(cfg: NlhallConfig, ctx: RunContext) -> Outcome:
     metrics["kpoints_per_s"] = len(k) / (time.perf_counter() - t0)
 
     plots["map"] = (lambda km: (km[0], km[1][:, 1]))(berry_curvature_map(graphene, cfg.map_grid))
-    if cfg.data.path:
-        extra, table = _user_model(cfg.data, ctx)
+    if user_model is not None:
+        extra, table = user_model_dipole(user_model, cfg.data, ctx)
         metrics.update(extra)
         sections.append((f"Wannier90 model {cfg.data.path}", table))
     _plots(ctx, plots)
