@@ -14,7 +14,7 @@ import numpy as np
 
 from .fermi import Smearing
 from .geometry import band_geometry, omega_derivative
-from .hamiltonian import Hamiltonian
+from .hamiltonian import Domain, Hamiltonian
 from .integrate import IntegrationResult, integrate
 
 FOUR_PI2 = 4 * np.pi**2
@@ -95,9 +95,10 @@ def converged_dipole(ham: Hamiltonian, mu, smearing: Smearing, rel_tol: float = 
         previous, s = res.dipole, min(max_subdivision, int(np.ceil(s * 1.5)))
 
 
-def berry_curvature_map(ham: Hamiltonian, n: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """k points (n*n, 2) 1/Å over the model's domain and Ω_n there (n*n, bands) Å²."""
-    k = ham.domain.cell_centres(n, n)
+def berry_curvature_map(ham: Hamiltonian, n: int = 100, domain: Domain | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """k points (n*n, 2) 1/Å over ``domain`` (default the model's) and Ω_n there (n*n, bands) Å²."""
+    k = (domain or ham.domain).cell_centres(n, n)
     return k, band_geometry(ham, k).omega
 
 

@@ -14,6 +14,7 @@ from .errors import UserError
 from .fermi import Smearing
 from .geometry import band_geometry
 from .hallbar import extract_dipole, power_law_exponent, transverse_voltage_2w
+from .hamiltonian import Domain
 from .integrate import integrate
 from .models import gapped_graphene, haldane, pt_antiferromagnet, tilted_dirac, tilted_dirac_bcd, wte2_like
 from .responses import bcd_susceptibility_si, intrinsic_conductivity, intrinsic_density, nonlinear_drude
@@ -137,14 +138,19 @@ def _plots(ctx: RunContext, res: dict) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import SymLogNorm
 
-    k, omega = res["map"]
-    fig, ax = plt.subplots(figsize=(5, 4))
-    sc = ax.tripcolor(k[:, 0], k[:, 1], omega, cmap="RdBu_r", shading="gouraud",
-                      vmin=-np.abs(omega).max(), vmax=np.abs(omega).max())
-    fig.colorbar(sc, label="Ω (Å²), conduction band")
-    ax.set(xlabel="k_x (1/Å)", ylabel="k_y (1/Å)", title="strained gapped graphene", aspect="equal")
-    ctx.savefig(fig, "berry_curvature_map", "Berry curvature of the conduction band over the Brillouin zone")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+    for ax, (k, omega), title in zip(axes, res["map"], ("Brillouin zone (symlog)", "zoom on one valley"),
+                                     strict=True):
+        top = np.abs(omega).max()
+        norm = SymLogNorm(linthresh=1e-3 * top, vmin=-top, vmax=top) if "symlog" in title else None
+        sc = ax.tripcolor(k[:, 0], k[:, 1], omega, cmap="RdBu_r", shading="gouraud", norm=norm,
+                          **({} if norm else {"vmin": -top, "vmax": top}))
+        fig.colorbar(sc, ax=ax, label="Ω (Å²)")
+        ax.set(xlabel="k_x (1/Å)", ylabel="k_y (1/Å)", title=title, aspect="equal")
+    fig.suptitle("Berry curvature, conduction band of strained gapped graphene")
+    ctx.savefig(fig, "berry_curvature_map", "Berry curvature of the conduction band: whole zone and one valley")
 
     mu, num, ana = res["dirac"]
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -157,8 +163,8 @@ def _plots(ctx: RunContext, res: dict) -> None:
 
     mu, chi = res["chi"]
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(mu, chi * 1e9, "o-")
-    ax.set(xlabel="μ (eV)", ylabel="χ_yxx (nA·m/V²)", title="strained graphene, τ = 1 ps, ωτ ≪ 1")
+    ax.plot(mu, chi, "o-")
+    ax.set(xlabel="μ (eV)", ylabel="χ_yxx (A·m/V²)", title="strained graphene, τ = 1 ps, ωτ ≪ 1")
     ctx.savefig(fig, "chi_vs_mu", "BCD nonlinear Hall susceptibility χ_yxx of strained graphene")
 
     mu, sig = res["intrinsic"]
@@ -356,7 +362,10 @@ def run(cfg: NlhallConfig, ctx: RunContext) -> Outcome:
         ["μ (eV)", "D_xz (Å)", "D_yz (Å)"],
         [(f"{mu:.2f}", f"{d[0]:.4e}", f"{d[1]:.1e}") for mu, d in zip(wte2_mu, wte2_res.dipole, strict=True)])))
 
-    plots["map"] = (lambda km: (km[0], km[1][:, 1]))(berry_curvature_map(graphene, cfg.map_grid))
+    k_full, om_full = berry_curvature_map(graphene, cfg.map_grid)
+    valley = k_full[np.argmin(om_full[:, 1])]
+    k_zoom, om_zoom = berry_curvature_map(graphene, cfg.map_grid, Domain.box(0.1, tuple(valley)))
+    plots["map"] = [(k_full, om_full[:, 1]), (k_zoom, om_zoom[:, 1])]
     if user_model is not None:
         extra, table = user_model_dipole(user_model, cfg.data, ctx)
         metrics.update(extra)
