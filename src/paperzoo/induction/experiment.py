@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from paperzoo.core import Claim, Experiment, Outcome, RunContext, register
+from paperzoo.core import Claim, Experiment, Outcome, RunContext, UserError, register
 from paperzoo.core.report import md_table
 
 from .data import BigramTriggerData, corpus_bigram, dirichlet_bigram
@@ -145,7 +145,10 @@ def make_data(cfg: DataConfig) -> tuple[BigramTriggerData, str]:
         pi_b = dirichlet_bigram(cfg.vocab, cfg.dirichlet_alpha, cfg.seed)
         source = f"Dirichlet({cfg.dirichlet_alpha}) prior, seed {cfg.seed}"
     n_held = min(cfg.n_heldout_outputs, pi_b.shape[0] - 2)
-    data = BigramTriggerData(pi_b, cfg.n_triggers, cfg.trigger_mode, cfg.output_mode, n_held)
+    try:
+        data = BigramTriggerData(pi_b, cfg.n_triggers, cfg.trigger_mode, cfg.output_mode, n_held)
+    except ValueError as err:  # e.g. a corpus with fewer characters than triggers
+        raise UserError(f"data ({source}): {err}") from None
     return data, source
 
 
