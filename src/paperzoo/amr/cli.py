@@ -15,6 +15,11 @@ app = typer.Typer(help="Blind RF modulation recognition tools (arXiv 2412.08251)
 MAX_SAMPLES = 1 << 20  # estimate and classify from the first ~1M samples
 
 
+@app.callback()
+def _group() -> None:
+    """Blind RF modulation recognition tools (arXiv 2412.08251)."""
+
+
 def find_model(model: Path | None) -> Path:
     """The LSTM weights: a given file or run folder, else the newest runs/amr/*/lstm_pe.safetensors."""
     if model is None:

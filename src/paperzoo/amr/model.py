@@ -31,7 +31,8 @@ class AmpPhaseLSTM(nn.Module):
 
     features = staticmethod(amp_phase)
 
-    def __init__(self, n_classes: int, hidden: int = 128, layers: int = 2, readout: str = "mean"):
+    def __init__(self, n_classes: int, hidden: int = 128, layers: int = 2, readout: str = "mean",
+                 input_init: float = 3.0):
         super().__init__()
         if readout not in ("last", "mean"):
             raise ValueError(f"readout must be 'last' or 'mean', got {readout!r}")
@@ -42,6 +43,8 @@ class AmpPhaseLSTM(nn.Module):
             if name.startswith("weight_hh"):
                 for gate in p.data.chunk(4):
                     nn.init.orthogonal_(gate)
+            elif name == "weight_ih_l0":  # O(1) pre-activations on (amplitude, phase): the class information
+                nn.init.normal_(p.data, std=input_init)  # sits in higher moments, invisible in the linear regime
             elif name.startswith("weight_ih"):
                 nn.init.xavier_uniform_(p.data)
             elif name.startswith("bias_ih"):

@@ -17,8 +17,8 @@ class TrainConfig:
     """Optimiser settings shared by every classifier (Adam, cosine-decayed learning rate)."""
 
     epochs: int = 3
-    batch: int = 128
-    lr: float = 2e-3
+    batch: int = 64
+    lr: float = 3e-3
     weight_decay: float = 0.0
     clip: float = 1.0
     augment: bool = True  # residual carrier offset drawn from the estimator's measured error + random phase
