@@ -282,7 +282,7 @@ register(Experiment(
                   "data.n_test": 4, "data.prompt_len": 8, "data.gen_len": 8, "data.n_gen": 2,
                   "student.hidden": 32, "student.heads": 2, "student.intermediate": 64, "student.init": "random",
                   "kd.rel_heads": 2, "train.epochs": 1, "train.batch_size": 8},
-        "quick": {},
+        "quick": {"data.n_train": 128, "data.n_test": 32, "data.n_gen": 8, "train.batch_size": 8},
         "full": {"data.seq_len": 256, "data.n_train": 8000, "data.n_test": 400, "data.prompt_len": 64,
                  "data.gen_len": 64, "data.n_gen": 100, "student.layers": 6, "student.hidden": 384,
                  "student.heads": 6, "student.kv_heads": 2, "student.intermediate": 1024, "train.epochs": 3},

@@ -46,7 +46,9 @@ class Trainee:
 
     def params(self) -> list[nn.Parameter]:
         ps = list(self.model.parameters())
-        return ps + (list(self.projections.parameters()) if self.projections is not None else [])
+        if self.projections is not None:
+            ps += list(self.projections.parameters())
+        return [p for p in ps if p.requires_grad]
 
 
 def scheduled(w: LossWeights, progress: float, two_stage: float = 0.0, tau_final: float | None = None
