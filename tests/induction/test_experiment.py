@@ -51,6 +51,8 @@ def test_corpus_option_and_bad_config(tmp_path):
     assert record["metrics"]["len4x_acc_rel"] is None or math.isnan(record["metrics"]["len4x_acc_rel"])
     with pytest.raises(UserError, match="data.vocab"):
         run_experiment("induction", preset="smoke", out=tmp_path / "b", overrides={"data.vocab": "2"}, quiet=True)
+    with pytest.raises(UserError, match="model.pos"):
+        run_experiment("induction", preset="smoke", out=tmp_path / "p", overrides={"model.pos": "rel"}, quiet=True)
     (tmp_path / "abcd.txt").write_text("abcd" * 50)
     with pytest.raises(UserError, match="n_triggers"):
         run_experiment("induction", preset="smoke", out=tmp_path / "t", quiet=True,

@@ -88,6 +88,12 @@ class InductionConfig:
             raise ValueError(f"three_layer_steps must be >= 1, got {self.three_layer_steps}")
         if not 1 <= self.threads <= 2:
             raise ValueError(f"threads must be 1 or 2, got {self.threads}")
+        if self.model.n_layers != 2:
+            raise ValueError(f"model.n_layers must be 2 (the paper's model; three_layer=true adds the 3-layer "
+                             f"variant), got {self.model.n_layers}")
+        if self.model.pos not in ("ape", "sin"):
+            raise ValueError(f"model.pos of the main model must be an absolute encoding, ape or sin, got "
+                             f"{self.model.pos!r} (relative=true trains the relative-bias model alongside)")
 
 
 # ---------------------------------------------------------------------------------------------- claims
@@ -155,7 +161,7 @@ def make_data(cfg: DataConfig) -> tuple[BigramTriggerData, str]:
 def phases(cfg: InductionConfig, vocab: int) -> list[tuple[str, ModelConfig, TrainConfig]]:
     """(name, model config, train config) of every model the run trains, in order."""
     max_len = max(cfg.model.max_len, max(cfg.eval.length_factors) * cfg.data.seq_len)
-    base = replace(cfg.model, max_len=max_len, n_layers=2)
+    base = replace(cfg.model, max_len=max_len)
     out = [("ape", base, cfg.train)]
     if cfg.relative:
         out.append(("rel", replace(base, pos="rel"), cfg.train))
