@@ -227,15 +227,15 @@ def centred(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def designed_prompts(model: InductionTransformer, data: BigramTriggerData, cfg: InductionConfig,
-                     seed: int) -> dict[str, Any]:
-    """Count sweep and conflict grid: trained vs closed-form logits at the final a.
+                     seed: int, quantile: float = 0.5, conflicts: bool = True) -> dict[str, Any]:
+    """Count sweep and conflict grid: trained vs closed-form logits at the final a (b at `quantile`).
 
     The theory's memories are read from the trained model without looking at its logits on these prompts:
     a_2, a_3 from its activations on training-distribution sequences, the global table from W_U (I + W_F) w_E.
     """
     ev, length = cfg.eval, cfg.data.seq_len
     gen = torch.Generator().manual_seed(seed)
-    probes = choose_probes(data.pi_b, min(ev.n_probes, data.vocab), gen)
+    probes = choose_probes(data.pi_b, min(ev.n_probes, data.vocab), gen, quantile)
     device = model.emb.device
     calib = data.sample(ev.batch // 4 + 1, length, torch.Generator().manual_seed(seed + 1)).tokens.to(device)
     strengths = effective_strengths(model, calib)
@@ -268,7 +268,7 @@ def designed_prompts(model: InductionTransformer, data: BigramTriggerData, cfg: 
     margin = np.array(margins)
     margin_r = float(np.corrcoef(margin[:, 0], margin[:, 1])[0, 1])
     conflict = []
-    for n1 in range(ev.conflict_max + 1):
+    for n1 in range(ev.conflict_max + 1 if conflicts else 0):
         for n2 in range(ev.conflict_max + 1):
             if n1 + n2 == 0:
                 continue
@@ -290,7 +290,7 @@ def designed_prompts(model: InductionTransformer, data: BigramTriggerData, cfg: 
 # ---------------------------------------------------------------------------------------------- figures
 
 
-def figures(ctx: RunContext, models: dict, maps: list[torch.Tensor], sweep: dict, lengths: dict,
+def figures(ctx: RunContext, models: dict, maps: list[torch.Tensor], sweep: dict[str, dict], lengths: dict,
             seq_len: int) -> None:
     import matplotlib
 
@@ -313,14 +313,15 @@ def figures(ctx: RunContext, models: dict, maps: list[torch.Tensor], sweep: dict
         ax.set(title=f"layer {i + 1} attention", xlabel="key position s", ylabel="query position t")
     ctx.savefig(fig, "attention_maps", "attention of both layers of the APE model on one sequence")
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    n = sweep["counts"]
-    ax.plot(n, sweep["pb"]["trained"], "o-", color="C0", label="P(b) in-context, trained")
-    ax.plot(n, sweep["pc"]["trained"], "s-", color="C3", label="P(c) global, trained")
-    ax.plot(n, sweep["pb"]["theory"], "o--", color="C0", alpha=0.6, label="P(b) theory")
-    ax.plot(n, sweep["pc"]["theory"], "s--", color="C3", alpha=0.6, label="P(c) theory")
-    ax.set(xlabel="in-context count n of a -> b", ylabel="probability at the final a")
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(sweep), figsize=(5.5 * len(sweep), 3.8), squeeze=False)
+    for ax, (title, sw) in zip(axes[0], sweep.items(), strict=True):
+        n = sw["counts"]
+        ax.plot(n, sw["pb"]["trained"], "o-", color="C0", label="P(b) in-context, trained")
+        ax.plot(n, sw["pc"]["trained"], "s-", color="C3", label="P(c) global, trained")
+        ax.plot(n, sw["pb"]["theory"], "o--", color="C0", alpha=0.6, label="P(b) theory")
+        ax.plot(n, sw["pc"]["theory"], "s--", color="C3", alpha=0.6, label="P(c) theory")
+        ax.set(xlabel="in-context count n of a -> b", ylabel="probability at the final a", title=title)
+        ax.legend(fontsize=8)
     ctx.savefig(fig, "count_sweep", "in-context successor vs global successor as the count grows")
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -367,6 +368,9 @@ def _run(cfg: InductionConfig, ctx: RunContext) -> Outcome:
     m["strength_match"], m["strength_copy"] = sweep["strengths"].match, sweep["strengths"].copy
     m["weight_strength_match"] = sweep["weight_strengths"].match
     m["weight_strength_copy"] = sweep["weight_strengths"].copy
+    rare = designed_prompts(ape, data, cfg, seed + 2, quantile=1.0, conflicts=False)
+    m["crossover_trained_rare"], m["crossover_theory_rare"] = rare["crossover_trained"], rare["crossover_theory"]
+    m["theory_logit_pearson_rare"] = rare["pearson"]
     conflict_agree = [float(round(t) == round(th)) for _, _, t, th in sweep["conflict"]]
     m["conflict_winner_agreement"] = float(np.mean(conflict_agree)) if conflict_agree else float("nan")
 
@@ -379,7 +383,7 @@ def _run(cfg: InductionConfig, ctx: RunContext) -> Outcome:
     m["len4x_acc_rel"] = lengths["rel"][4] if "rel" in lengths else float("nan")
     m["icl_acc_3layer_nope"] = (accuracy_at(models["3layer_nope"][0], data, T, ev.batch, seed)[0]
                                 if "3layer_nope" in models else float("nan"))
-    figures(ctx, models, maps, sweep, lengths, T)
+    figures(ctx, models, maps, {"median-probability b": sweep, "rarest b": rare}, lengths, T)
 
     s, w = sweep["strengths"], sweep["weight_strengths"]
     sections = [
@@ -397,6 +401,11 @@ def _run(cfg: InductionConfig, ctx: RunContext) -> Outcome:
          + md_table(["n", "P(b) trained", "P(b) theory", "P(c) trained", "P(c) theory"],
                     [[n, sweep["pb"]["trained"][n], sweep["pb"]["theory"][n], sweep["pc"]["trained"][n],
                       sweep["pc"]["theory"][n]] for n in sweep["counts"]])),
+        ("Count sweep with the rarest successor",
+         "Same, with b among the two least likely successors of a (a larger global handicap for b).\n\n"
+         + md_table(["n", "P(b) trained", "P(b) theory", "P(c) trained", "P(c) theory"],
+                    [[n, rare["pb"]["trained"][n], rare["pb"]["theory"][n], rare["pc"]["trained"][n],
+                      rare["pc"]["theory"][n]] for n in rare["counts"]])),
         ("Conflicting successors", "Share of query tokens where b beats b' (a->b n_b times, a->b' n_b' times).\n\n"
          + md_table(["n_b", "n_b'", "trained", "theory"], [list(row) for row in sweep["conflict"]])),
         ("Length generalisation", md_table(["model"] + [f"{f}T" for f in ev.length_factors],

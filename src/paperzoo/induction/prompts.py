@@ -19,16 +19,17 @@ class Probe:
     b2: int  # a second in-context successor (conflict prompts)
 
 
-def choose_probes(pi_b: torch.Tensor, count: int, gen: torch.Generator) -> list[Probe]:
-    """`count` query tokens a; b (and b') are successors of median probability, never c or a."""
+def choose_probes(pi_b: torch.Tensor, count: int, gen: torch.Generator, quantile: float = 0.5) -> list[Probe]:
+    """`count` query tokens a; b and b' are the successors at `quantile` of the ranking by pi_b(.|a)
+    (0.5: median probability, 1: the rarest), never c or a."""
     vocab = pi_b.shape[0]
     probes = []
     for a in torch.randperm(vocab, generator=gen)[:count].tolist():
         row = pi_b[a].clone()
         c = int(row.argmax())
         order = [j for j in torch.argsort(row, descending=True).tolist() if j not in (a, c)]
-        mid = len(order) // 2
-        probes.append(Probe(a=a, b=order[mid], c=c, b2=order[mid + 1]))
+        at = min(int(quantile * len(order)), len(order) - 2)
+        probes.append(Probe(a=a, b=order[at], c=c, b2=order[at + 1]))
     return probes
 
 
