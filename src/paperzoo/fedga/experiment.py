@@ -65,7 +65,7 @@ class SweepConfig:
 @dataclass
 class FedGAConfig:
     data: DataConfig = field(default_factory=DataConfig)
-    fed: FedConfig = field(default_factory=lambda: FedConfig(rounds=30, eval_every=5))
+    fed: FedConfig = field(default_factory=lambda: FedConfig(rounds=20, eval_every=5))
     local: LocalConfig = field(default_factory=LocalConfig)
     algo: AlgoConfig = field(default_factory=AlgoConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
@@ -197,7 +197,7 @@ def evaluate_claims(table: dict[tuple[str, float], dict[str, np.ndarray]], alpha
                   if table[("fedga", alpha)][metric].mean() < table[(r, alpha)][metric].mean()]
         n = len(alphas) * len(rivals)
         claims.append(Claim(
-            f"FedGA's {name} >= FedAvg and its variants ({', '.join(rivals[1:])}) at every alpha (seed means)",
+            f"FedGA's {name} >= {', '.join(rivals)} at every alpha (seed means)",
             not losses,
             f"FedGA ahead in {n - len(losses)}/{n} comparisons" + ("; behind: " + "; ".join(losses) if losses else "")))
 
