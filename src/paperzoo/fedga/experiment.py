@@ -282,8 +282,10 @@ def figures(results: dict, table: dict, cfg: FedGAConfig, ctx: RunContext) -> No
     fig.tight_layout()
     ctx.savefig(fig, "curves", "Global test accuracy and macro-F1 vs round (seed mean), one panel per alpha")
 
-    fig, axes = plt.subplots(2, len(alphas), figsize=(3.2 * len(alphas), 5.5), squeeze=False)
     shown = [a for a in ("fedavg", "fedga") if a in algos]
+    if len(shown) < 2:
+        return
+    fig, axes = plt.subplots(2, len(alphas), figsize=(3.2 * len(alphas), 5.5), squeeze=False)
     for j, alpha in enumerate(alphas):
         for i, m in enumerate(("per_class_acc", "ea")):
             width = 0.8 / max(len(shown), 1)
@@ -293,6 +295,8 @@ def figures(results: dict, table: dict, cfg: FedGAConfig, ctx: RunContext) -> No
                     vals = np.log(vals)
                 axes[i, j].bar(np.arange(len(vals)) + t * width, vals, width, color=colors[algo], label=algo)
         axes[0, j].set_title(f"alpha = {alpha:g}")
+        for i in range(2):
+            axes[i, j].set_xticks(range(table[("fedga", alpha)]["ea"].shape[1]))
         axes[1, j].axhline(0, color="k", lw=0.5)
         axes[1, j].set_xlabel("class")
     axes[0, 0].set_ylabel("per-class accuracy")

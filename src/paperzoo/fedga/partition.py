@@ -100,8 +100,8 @@ def plot_histograms(hist: np.ndarray, title: str = "", max_clients: int = 100):
         bottom += hist[:, c]
     ax.set_xlabel("client")
     ax.set_ylabel("samples")
-    ax.set_title(title)
+    ax.set_title(title, pad=18)
     if hist.shape[1] <= 10:
-        ax.legend(ncol=10, fontsize=6, loc="upper right")
+        ax.legend(ncol=10, fontsize=6, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     return fig
