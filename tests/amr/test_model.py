@@ -65,7 +65,7 @@ def test_lstm_learns_a_separable_toy_problem():
     noise = rng.standard_normal((n, length)) + 1j * rng.standard_normal((n, length))  # Rayleigh envelope
     z = np.where(label[:, None] == 0, tone, noise).astype(np.complex64)
     model = AmpPhaseLSTM(2, hidden=16, layers=1)
-    losses = train_classifier(model, z, label, TrainConfig(epochs=8, batch=32, lr=5e-3, augment=False), rng)
+    losses = train_classifier(model, z, label, TrainConfig(epochs=8, batch=32, lr=1e-2, augment=False), rng)
     assert losses[-1] < 0.5 * losses[0]
     assert np.mean(predict_proba(model, z).argmax(1) == label) > 0.9
 

@@ -108,8 +108,9 @@ def _linear(mod, n, rate, beta, rng):
     n_sym = np.maximum(np.round(n * rate).astype(np.int64), 2)
     pts = _constellation(mod)
     sym_fft = np.zeros((len(rate), int(n_sym.max())), dtype=complex)
-    for r, k in enumerate(n_sym):
-        sym_fft[r, :k] = np.fft.fft(pts[rng.integers(0, len(pts), size=k)])
+    for k in np.unique(n_sym):  # one batched FFT per distinct symbol count
+        rows = np.flatnonzero(n_sym == k)
+        sym_fft[rows, :k] = np.fft.fft(pts[rng.integers(0, len(pts), size=(len(rows), k))], axis=1)
     m = np.round(np.fft.fftfreq(n) * n).astype(np.int64)[None, :] % n_sym[:, None]  # signed bin, mod K
     exact_rate = n_sym / n
     f = np.fft.fftfreq(n)[None, :]
@@ -232,8 +233,8 @@ def generate_baseband(mod: str, n_frames: int, snr_db: np.ndarray, rng: np.rando
     """RadioML-layout frames (n_frames, 2, length) float32: I/Q at `sps` samples/symbol, residual CFO, AWGN."""
     imp = imp or ImpairmentConfig()
     rate = np.full(n_frames, 1.0 / sps)
-    long, rate = complex_envelope(mod, 8 * length, rate, rng, imp)  # crop from a longer (periodic) stream
-    s = long[:, 3 * length:4 * length]
+    long, rate = complex_envelope(mod, 2 * length, rate, rng, imp)  # crop the middle of a periodic stream
+    s = long[:, length // 2:length // 2 + length]
     cfo = rng.uniform(-imp.cfo_max, imp.cfo_max, size=(n_frames, 1)) * rate[:, None]
     phi = rng.uniform(0, 2 * np.pi, size=(n_frames, 1))
     s = s * np.exp(1j * (2 * np.pi * cfo * np.arange(length)[None, :] + phi))

@@ -18,7 +18,7 @@ class TrainConfig:
 
     epochs: int = 3
     batch: int = 64
-    lr: float = 3e-3
+    lr: float = 1e-2
     weight_decay: float = 0.0
     clip: float = 1.0
     augment: bool = True  # residual carrier offset drawn from the estimator's measured error + random phase
