@@ -29,6 +29,10 @@ def test_claims_follow_the_numbers():
     assert holds == [False, False, False, False, True]
     never = evaluate_claims(_metrics(crossover_trained=float("nan")), 8)[2]
     assert never.holds is False and "never wins" in never.evidence
+    rare = evaluate_claims(_metrics(crossover_trained_rare=5.0, crossover_theory_rare=2.0), 8)[2]
+    assert rare.holds is False and "rarest b" in rare.evidence
+    rare = evaluate_claims(_metrics(crossover_trained_rare=2.0, crossover_theory_rare=3.0), 8)[2]
+    assert rare.holds is True
 
 
 def test_smoke_run_end_to_end(tmp_path):

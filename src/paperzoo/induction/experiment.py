@@ -119,14 +119,20 @@ def evaluate_claims(m: dict[str, float], max_count: int) -> list[Claim]:
     r = m.get("theory_logit_pearson", float("nan"))
     claims.append(Claim("trained and theoretical logits agree on designed prompts: Pearson r >= 0.9",
                         r >= 0.9 if ok(r) else None, f"r = {r:.3f} (centred logits, all prompts and tokens)"))
-    ct, cth = m.get("crossover_trained", float("nan")), m.get("crossover_theory", float("nan"))
-    if ok(ct) and ok(cth):
-        holds = abs(ct - cth) <= 1
-        ev = f"in-context successor wins from n = {ct:.0f} (trained) vs n = {cth:.0f} (theory); |diff| <= 1"
-    else:
-        holds = False
-        ev = (f"crossover trained = {ct}, theory = {cth} (NaN: the in-context successor never wins "
-              f"for n <= {max_count})")
+    sweeps = [("median-probability b", "")]
+    if "crossover_trained_rare" in m:
+        sweeps.append(("rarest b", "_rare"))
+    holds, parts = True, []
+    for label, suffix in sweeps:
+        ct, cth = m.get("crossover_trained" + suffix, float("nan")), m.get("crossover_theory" + suffix, float("nan"))
+        if ok(ct) and ok(cth):
+            holds = holds and abs(ct - cth) <= 1
+            parts.append(f"{label}: wins from n = {ct:.0f} (trained) vs n = {cth:.0f} (theory)")
+        else:
+            holds = False
+            parts.append(f"{label}: crossover trained = {ct}, theory = {cth} (NaN: the in-context successor "
+                         f"never wins for n <= {max_count})")
+    ev = "; ".join(parts) + "; needs |trained - theory| <= 1"
     claims.append(Claim("with enough in-context evidence the in-context successor beats the global one, "
                         "at the count the theory predicts", holds, ev))
     ape, rel = m.get("len4x_acc_ape", float("nan")), m.get("len4x_acc_rel", float("nan"))
