@@ -158,6 +158,9 @@ def run_jobs(jobs: list[dict], cfg: FedGAConfig, ctx: RunContext) -> dict:
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         for res in ctx.progress(pool.map(one_run, jobs), total=len(jobs), desc="federated runs"):
             results[res["key"]] = res
+            algo, alpha, seed = res["key"]
+            ctx.log(f"  {algo} alpha={alpha:g} seed={seed}: acc {res['history'][-1]['acc']:.4f}, "
+                    f"{res['wall_s']:.1f} s wall, {res['cpu_s']:.1f} s cpu")
     return results
 
 
