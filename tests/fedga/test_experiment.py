@@ -70,3 +70,21 @@ def test_smoke_preset_end_to_end(tmp_path):
     assert len(saved["claims"]) == 5
     for fig in ("curves.png", "per_class.png", "margin.png", "clients_a0.1.png"):
         assert (tmp_path / fig).is_file()
+
+
+def test_presets_resolve_to_the_documented_protocol():
+    from paperzoo.core.config import build_config
+    from paperzoo.core.registry import get_experiment
+    from paperzoo.fedga.experiment import QUICK_ROUNDS, FedGAConfig, resolve
+
+    presets = get_experiment("fedga").presets
+    quick = build_config(FedGAConfig, presets["quick"])
+    assert (quick.fed.n_clients, quick.fed.clients_per_round, quick.fed.rounds) == (100, 10, QUICK_ROUNDS)
+    assert quick.sweep.alphas == (0.05, 0.1, 0.5, 1.0, 10.0) and len(quick.sweep.algorithms) == 8
+    assert quick.sweep.seeds >= 2 and quick.data.dataset == "mnist"
+    assert (quick.local.epochs, quick.local.batch_size, quick.local.lr, quick.local.clip_norm) == (2, 64, 0.1, 5.0)
+    full = build_config(FedGAConfig, presets["full"])
+    assert resolve(full, 0.05)[1].rounds == 100 and full.sweep.seeds == 5
+    cifar = build_config(FedGAConfig, {**presets["full"], "data.dataset": "cifar10"})
+    model, fed, local = resolve(cifar, 0.05)
+    assert (model, fed.rounds, local.lr) == ("lenet", 600, 0.1)
