@@ -32,8 +32,8 @@ class FedConfig:
         if not 1 <= self.clients_per_round <= self.n_clients:
             raise ValueError(f"clients_per_round must be in [1, n_clients={self.n_clients}], "
                              f"got {self.clients_per_round}")
-        if self.rounds < 1 or self.eval_every < 1:
-            raise ValueError(f"rounds and eval_every must be >= 1, got {self.rounds}, {self.eval_every}")
+        if self.rounds < 0 or self.eval_every < 1:  # rounds 0: the experiment takes them from the protocol table
+            raise ValueError(f"rounds must be >= 0 and eval_every >= 1, got {self.rounds}, {self.eval_every}")
 
 
 def classification_metrics(probs: Tensor, labels: Tensor, n_classes: int, double_softmax_ea: bool = False) -> dict:
