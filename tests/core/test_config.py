@@ -55,3 +55,19 @@ def test_yaml_file_and_set_options(tmp_path: Path):
     (tmp_path / "bad.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(UserError, match="mapping"):
         load_yaml_overrides(tmp_path / "bad.yaml")
+
+
+def test_nested_default_factory_values_are_kept():
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Inner:
+        steps: int = 1
+        lr: float = 0.5
+
+    @dataclass
+    class Outer:
+        inner: Inner = field(default_factory=lambda: Inner(steps=9))
+
+    cfg = build_config(Outer, {"inner.lr": "0.1"})
+    assert cfg.inner.steps == 9 and cfg.inner.lr == 0.1

@@ -194,7 +194,8 @@ def build_config(cls: type, *layers: dict[str, Any]) -> Any:
         raise UserError(f"invalid config: {exc}") from None
 
 
-def _instantiate(cls: type, values: dict[str, Any], prefix: str) -> Any:
+def _instantiate(cls: type, values: dict[str, Any], prefix: str, base: Any = None) -> Any:
+    """Build `cls` from overridden `values`; unset fields keep `base`'s value (the parent's default_factory)."""
     hints = _hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
@@ -202,10 +203,21 @@ def _instantiate(cls: type, values: dict[str, Any], prefix: str) -> Any:
             continue
         hint = hints[f.name]
         if dataclasses.is_dataclass(hint):
-            kwargs[f.name] = _instantiate(hint, values, prefix + f.name + ".")
+            sub_base = getattr(base, f.name) if base is not None else _field_default(f)
+            kwargs[f.name] = _instantiate(hint, values, prefix + f.name + ".", sub_base)
         elif prefix + f.name in values:
             kwargs[f.name] = values[prefix + f.name]
+        elif base is not None:
+            kwargs[f.name] = getattr(base, f.name)
     return cls(**kwargs)
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return None
 
 
 def to_plain(cfg: Any) -> Any:
