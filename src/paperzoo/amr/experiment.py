@@ -25,6 +25,7 @@ from paperzoo.amr.train import (
 )
 from paperzoo.core import Claim, Experiment, Outcome, RunContext, register
 from paperzoo.core.report import md_table
+from paperzoo.core.threads import torch_threads
 
 CARRIER_CLASSES = tuple(CLASSES.index(c) for c in (*LINEAR, "CPFSK", "GFSK"))  # a well-defined carrier
 RRC_CLASSES = tuple(CLASSES.index(c) for c in LINEAR)  # -3 dB bandwidth == symbol rate
@@ -176,13 +177,8 @@ def _gen_throughput(rng: np.random.Generator, n: int) -> float:
 
 
 def run(cfg: AMRConfig, ctx: RunContext) -> Outcome:
-    threads = torch.get_num_threads()
-    if cfg.torch_threads:
-        torch.set_num_threads(cfg.torch_threads)
-    try:
+    with torch_threads(cfg.torch_threads):
         return _run(cfg, ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(cfg: AMRConfig, ctx: RunContext) -> Outcome:

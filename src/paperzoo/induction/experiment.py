@@ -11,6 +11,7 @@ import torch
 
 from paperzoo.core import Claim, Experiment, Outcome, RunContext, UserError, register
 from paperzoo.core.report import md_table
+from paperzoo.core.threads import torch_threads
 
 from .data import BigramTriggerData, corpus_bigram, dirichlet_bigram
 from .memory import effective_strengths, read_strengths, stored_bigram_logits, theoretical_logits
@@ -342,12 +343,8 @@ def figures(ctx: RunContext, models: dict, maps: list[torch.Tensor], sweep: dict
 
 
 def run(cfg: InductionConfig, ctx: RunContext) -> Outcome:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         return _run(cfg, ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(cfg: InductionConfig, ctx: RunContext) -> Outcome:
