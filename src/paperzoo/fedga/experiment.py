@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 
 import numpy as np
-import torch
 
 from paperzoo.core import Claim, Experiment, Outcome, RunContext, register
 from paperzoo.core.report import md_table
+from paperzoo.core.threads import torch_threads
 
 from .baselines import ALGORITHMS, AlgoConfig
 from .client import LocalConfig
@@ -111,13 +111,9 @@ def one_run(job: dict) -> dict:
     server = Server(data, parts, spec.algo, spec.algo_cfg, fed, spec.model, spec.seed, job["ea_double_softmax"],
                     job.get("device", "cpu"))
     # one thread per run: parallelism comes from the process pool, and small bmm's lose to thread wake-ups
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     t0, c0 = time.perf_counter(), time.process_time()
-    try:
+    with torch_threads(1):
         history = run_inprocess(server, spec.local)
-    finally:
-        torch.set_num_threads(threads)
     return {"key": job["key"], "history": history, "wall_s": time.perf_counter() - t0,
             "cpu_s": time.process_time() - c0, "rounds_per_s": server.rounds_per_s()}
 
