@@ -29,7 +29,7 @@ from rich.progress import (
 )
 
 import paperzoo
-from paperzoo.core.config import build_config, dump_yaml, load_yaml_overrides
+from paperzoo.core.config import build_config, dump_yaml, flatten, load_yaml_overrides
 from paperzoo.core.data import data_root
 from paperzoo.core.errors import UserError
 from paperzoo.core.io import atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -203,8 +203,6 @@ def prepare(
             raise UserError(f"--resume {resume}: no config.yaml there; point it at a run folder")
         saved = yaml.safe_load(saved_file.read_text())
         name, preset, seed = saved["experiment"], saved["preset"], saved["seed"]
-        from paperzoo.core.config import flatten
-
         layers = [flatten(saved["config"])]
     else:
         layers = []
