@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from paperzoo.core.data import require
+from paperzoo.core.io import atomic_write_bytes, atomic_write_json
 
 from .hooks import FeatureCapture, find_blocks, find_embeddings, qkv_paths
 from .losses import Features, Projections
@@ -155,16 +156,14 @@ def forward_features(model: nn.Module, backbone: nn.Module, input_ids: torch.Ten
 
 def save_student(path: Path, student: nn.Module, projections: Projections | None, meta: dict) -> None:
     """Student weights + learned projections in one safetensors file, config/meta next to it as JSON."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     path = Path(path)
     state = {f"student.{k}": v.detach().contiguous().clone() for k, v in student.state_dict().items()}
     if projections is not None:
         state |= {f"proj.{k}": v.detach().contiguous().clone() for k, v in projections.state_dict().items()}
-    tmp = path.with_suffix(".tmp")
-    save_file(state, str(tmp))
-    os.replace(tmp, path)
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    atomic_write_bytes(path, save(state))
+    atomic_write_json(path.with_suffix(".json"), meta)
 
 
 def load_student(path: Path, student: nn.Module, projections: Projections | None) -> dict:
