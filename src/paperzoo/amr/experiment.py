@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from paperzoo.amr.train import (
     train_classifier,
 )
 from paperzoo.core import Claim, Experiment, Outcome, RunContext, register
+from paperzoo.core.io import atomic_write_bytes, atomic_write_json
 from paperzoo.core.report import md_table
 from paperzoo.core.threads import torch_threads
 
@@ -278,13 +278,13 @@ def _estimator_table(err: dict[str, np.ndarray]) -> str:
 
 
 def _save_model(ctx: RunContext, model: torch.nn.Module, classes, cfg: AMRConfig, length: int) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-              str(ctx.out / "lstm_pe.safetensors"))
+    atomic_write_bytes(ctx.out / "lstm_pe.safetensors",
+                       save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}))
     meta = {"classes": list(classes), "hidden": cfg.hidden, "readout": cfg.readout, "frame_len": length,
             "sps": cfg.data.rf.estimator.sps, "source": cfg.data.source}
-    (ctx.out / "lstm_pe.json").write_text(json.dumps(meta, indent=1))
+    atomic_write_json(ctx.out / "lstm_pe.json", meta)
 
 
 def _plot_curves(ctx: RunContext, curves: dict[str, dict[float, float]]) -> None:
