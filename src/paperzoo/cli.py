@@ -1,4 +1,8 @@
-"""The `paperzoo` command: list, run, reproduce, report, data; plus each system's own subcommands."""
+"""The `paperzoo` command: list, run, config, reproduce, report, export, data; plus each system's own subcommands.
+
+Imports stay lazy: `paperzoo --help` loads neither torch nor any system; a system's subcommands are
+imported only when that system is named on the command line.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,20 @@ from paperzoo.core.registry import SYSTEMS, discover, system_has_module
 
 app = typer.Typer(help="Ten research papers as runnable software. Start with `paperzoo list`.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        import paperzoo
+
+        out.print(f"paperzoo {paperzoo.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """Ten research papers as runnable software. Start with `paperzoo list`."""
 data_app = typer.Typer(help="Offline data sources.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 out = Console()
@@ -38,21 +56,65 @@ def list_systems() -> None:
 @app.command()
 def run(
     system: str = typer.Argument(..., help="experiment name, e.g. fedga or distill.lm"),
-    preset: str = typer.Option("quick", help="smoke | quick | full"),
+    preset: str | None = typer.Option(None, help="smoke | quick | full  [default: quick]"),
     set_: list[str] = typer.Option([], "--set", help="override a config key: --set train.steps=100"),
     config: Path | None = typer.Option(None, help="YAML file of config overrides (nested keys)"),
-    seed: int = typer.Option(0, help="random seed"),
+    seed: int | None = typer.Option(None, help="random seed  [default: 0]"),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N"),
-    out_dir: Path | None = typer.Option(None, "--out", help="run folder (default runs/<system>/<time>-<preset>)"),
+    out_dir: Path | None = typer.Option(None, "--out", help="run folder, new or empty "
+                                        "(default runs/<system>/<time>-<preset>)"),
+    force: bool = typer.Option(False, "--force", help="write into a non-empty --out folder"),
     resume: Path | None = typer.Option(None, help="continue the run in this folder from its last checkpoint"),
 ) -> None:
     """Run one experiment; writes config.yaml, metrics.json, report.md and figures to its folder."""
     from paperzoo.core.config import parse_set_options
-    from paperzoo.core.runner import run_experiment
+    from paperzoo.core.runner import RunInterrupted, run_experiment
 
-    record = run_experiment(system, preset=preset, out=out_dir, seed=seed, overrides=parse_set_options(set_),
-                            config_file=config, device=device, resume=resume)
+    if resume is not None and out_dir is not None:
+        raise UserError("--resume continues the run in its own folder; drop --out")
+    try:
+        record = run_experiment(system, preset=preset, out=out_dir, seed=seed, overrides=parse_set_options(set_),
+                                config_file=config, device=device, resume=resume, force=force)
+    except RunInterrupted as exc:  # typer turns a KeyboardInterrupt into a silent exit 130: say where things are
+        err.print(f"[yellow]{_escape(exc.one_line())}[/yellow]", highlight=False)
+        raise typer.Exit(130) from None
     _print_claims(record)
+
+
+@app.command("config")
+def show_config(
+    system: str = typer.Argument(..., help="experiment name, e.g. fedga or distill.lm"),
+    preset: str = typer.Option("quick", help="the preset whose values are shown beside the defaults"),
+) -> None:
+    """Every config key of an experiment: type, default, the preset's value, constraint and a one-line doc."""
+    from paperzoo.core.config import describe_config
+    from paperzoo.core.registry import PRESETS, get_experiment
+
+    experiment = get_experiment(system)
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    rows = describe_config(experiment.config, experiment.presets.get(preset, {}))
+    width = max(len(r["key"]) for r in rows)
+    lines = [f"{experiment.name} config (values of preset {preset!r} after '->' where they differ from the default)"]
+    for r in rows:
+        value = r["default"] + (f" -> {r['preset']}" if r["preset"] != r["default"] else "")
+        rule = f"; {r['constraint']}" if r["constraint"] else ""
+        lines.append(f"  {r['key']:<{width}}  {value}  ({r['type']}{rule})" + (f"  {r['doc']}" if r["doc"] else ""))
+    lines.append("set a key with --set KEY=VALUE, or give a YAML file of nested keys with --config FILE")
+    print("\n".join(lines))
+
+
+@app.command()
+def export(
+    run_dir: Path = typer.Argument(..., help="a finished run folder"),
+    csv: bool = typer.Option(True, "--csv", help="write CSV files (the only format so far)"),
+    to: Path | None = typer.Option(None, help="folder for the CSV files (default <run>/csv)"),
+) -> None:
+    """Export a run's curves and tables (one CSV each, plus metrics.csv)."""
+    from paperzoo.core.export import export_csv
+
+    files = export_csv(run_dir, to)
+    out.print(f"wrote {len(files)} CSV files to {files[0].parent}")
 
 
 @app.command()
@@ -68,10 +130,11 @@ def reproduce(
     from paperzoo.core.io import atomic_write_text
     from paperzoo.core.registry import PRESETS
     from paperzoo.core.report import render_reproduce_report
-    from paperzoo.core.runner import run_experiment
+    from paperzoo.core.runner import RunInterrupted, resolve_device, run_experiment
 
     if preset not in PRESETS:
         raise UserError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    device = resolve_device(device)  # a bad --device fails before any run starts
     experiments = discover()
     chosen = [s.strip() for s in systems.split(",") if s.strip()] or sorted({e.system for e in experiments.values()})
     for s in chosen:
@@ -88,8 +151,9 @@ def reproduce(
         try:
             record = run_experiment(name, preset=preset, out=folder, seed=seed, device=device)
             error = None
-        except KeyboardInterrupt:
-            raise
+        except RunInterrupted as exc:
+            err.print(f"[yellow]{_escape(exc.one_line())}[/yellow]", highlight=False)
+            raise typer.Exit(130) from None
         except Exception as exc:  # one failed system must not stop the others
             record, error = None, f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
             err.print(f"[red]{name} failed:[/red] {error}")
@@ -139,25 +203,32 @@ def _print_claims(record: dict) -> None:
     table = Table("claim", "verdict", "evidence", title=f"{record['experiment']} ({record['preset']})")
     colour = {True: "green", False: "red", None: "yellow"}
     for c in record["claims"]:
-        table.add_row(c["claim"], f"[{colour[c['holds']]}]{verdict(c['holds'])}[/]", c["evidence"])
+        table.add_row(c["claim"], f"[{colour[c['holds']]}]{verdict(c)}[/]", c["evidence"])
     out.print(table)
 
 
-def _mount_system_commands() -> None:
+def _mount_system_commands(argv: list[str]) -> None:
+    """Mount the named system's subcommands for real; the others as one-line placeholders for --help."""
     for system in SYSTEMS:
-        if system_has_module(system, "cli"):
+        if not system_has_module(system, "cli"):
+            continue
+        if argv[1:2] == [system]:
             module = importlib.import_module(f"paperzoo.{system}.cli")
             app.add_typer(module.app, name=system, help=f"{system}-specific tools")
+        else:
+            placeholder = typer.Typer(help=f"{system}-specific tools (paperzoo {system} --help)")
+            placeholder.callback()(lambda: None)
+            app.add_typer(placeholder, name=system)
 
 
 def main() -> None:
     """Entry point: user errors print one message and exit 2, never a traceback."""
     try:
-        _mount_system_commands()
+        _mount_system_commands(sys.argv)
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except UserError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {_escape(str(exc))}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/yellow]")
@@ -173,6 +244,12 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(130)
         raise
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 if __name__ == "__main__":

@@ -9,15 +9,14 @@ from typing import Literal
 import numpy as np
 import pytest
 
-from paperzoo.core import registry
-from paperzoo.core.runner import Claim, Outcome, RunContext
+from paperzoo.core import Claim, Outcome, RunContext, param, registry
 
 
 @dataclass
 class ToyTrain:
     steps: int = 3
-    lr: float = 0.1
-    alphas: tuple[float, ...] = (0.1, 1.0)
+    lr: float = param(0.1, gt=0, doc="learning rate")
+    alphas: tuple[float, ...] = param((0.1, 1.0), gt=0, nonempty=True, doc="Dirichlet alphas")
 
 
 @dataclass
@@ -27,6 +26,7 @@ class ToyConfig:
     note: str | None = None
     fail: bool = False
     interrupt: bool = False
+    broken_figure: bool = False
 
     def __post_init__(self) -> None:
         if self.train.steps < 1:
@@ -49,10 +49,15 @@ def toy_run(cfg: ToyConfig, ctx: RunContext) -> Outcome:
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, total])
     ctx.savefig(fig, "curve", caption="a line")
+    with ctx.figure("bars", "a bar chart") as (_fig, ax):
+        ax.bar([0, 1], [1, total])
+        if cfg.broken_figure:
+            raise ValueError("bad data for the bar chart")
+    table = ctx.table("per_step", ["step", "value"], [[i, i * total] for i in range(cfg.train.steps)])
     return Outcome(
         metrics={"total": total, "steps": cfg.train.steps},
         claims=[Claim("total is positive", total > 0, f"total={total:.3f}")],
-        sections=[("Extra", "some text")],
+        sections=[("Extra", "some text"), ("Per step", table)],
     )
 
 

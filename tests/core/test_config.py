@@ -10,7 +10,8 @@ from .conftest import ToyConfig
 
 def test_keys_are_dotted_and_typed():
     keys = config_keys(ToyConfig)
-    assert list(keys) == ["train.steps", "train.lr", "train.alphas", "mode", "note", "fail", "interrupt"]
+    assert list(keys) == ["train.steps", "train.lr", "train.alphas", "mode", "note", "fail", "interrupt",
+                          "broken_figure"]
 
 
 def test_text_values_are_parsed_by_type():

@@ -37,7 +37,7 @@ def test_failed_run_leaves_failed_not_metrics(toy_registry, tmp_path, flag, exc)
     run_experiment("multitask.toy", preset="smoke", out=folder, quiet=True)
     assert (folder / "metrics.json").exists()
     with pytest.raises(exc):
-        run_experiment("multitask.toy", preset="smoke", out=folder, overrides={flag: "true"}, quiet=True)
+        run_experiment("multitask.toy", preset="smoke", out=folder, overrides={flag: "true"}, quiet=True, force=True)
     assert (folder / "FAILED").exists()
     assert not (folder / "metrics.json").exists() and not (folder / "report.md").exists()
     with pytest.raises(UserError, match="FAILED"):

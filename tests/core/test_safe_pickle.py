@@ -37,3 +37,16 @@ def test_mnist_wheel_pickle_loads_if_present():
         obj = restricted_load(fh)
     arrays = [a for part in obj for a in part]
     assert sum(len(a) for a in arrays[1::2]) == 70000
+
+
+class BadDtype:
+    """Calls an allowed constructor (numpy.dtype) with an argument it rejects."""
+
+    def __reduce__(self):
+        return (np.dtype, ("nonsense",))
+
+
+@pytest.mark.parametrize("payload", [pickle.dumps({"x": BadDtype()}), b"\x80\x04garbage", b""])
+def test_allowed_constructor_with_bad_arguments_or_garbage_is_a_user_error(payload):
+    with pytest.raises(UserError, match="not a readable data pickle"):
+        restricted_load(payload)

@@ -1,4 +1,8 @@
-"""Atomic file writes: a reader never sees a half-written file (temp file + rename)."""
+"""Atomic file writes: a reader never sees a half-written file (temp file + rename).
+
+Files get the permissions an ordinary `open(path, "w")` would give (0666 minus the user's umask), not the
+0600 of the temporary file, so collaborators can read the results.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,12 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    current = os.umask(0)  # the only portable way to read it is to set it; put it straight back
+    os.umask(current)
+    return current
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -19,6 +29,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

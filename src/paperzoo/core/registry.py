@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from paperzoo.core.errors import UserError
@@ -59,10 +59,12 @@ def register(experiment: Experiment) -> Experiment:
     return experiment
 
 
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
 def system_has_module(system: str, module: str) -> bool:
-    return importlib.util.find_spec(f"paperzoo.{system}") is not None and (
-        importlib.util.find_spec(f"paperzoo.{system}.{module}") is not None
-    )
+    """Whether `paperzoo/<system>/<module>.py` exists, without importing the system (it may load torch)."""
+    return (PACKAGE_DIR / system / "__init__.py").is_file() and (PACKAGE_DIR / system / f"{module}.py").is_file()
 
 
 def discover() -> dict[str, Experiment]:
@@ -89,4 +91,6 @@ def get_experiment(name: str) -> Experiment:
     valid = ", ".join(sorted(experiments)) or "(none implemented yet)"
     if name in SYSTEMS:
         raise UserError(f"system {name!r} is not implemented yet; implemented experiments: {valid}")
-    raise UserError(f"unknown system {name!r}; valid experiments: {valid}")
+    from paperzoo.core.config import did_you_mean
+
+    raise UserError(f"unknown system {name!r}{did_you_mean(name, sorted(experiments))}; valid experiments: {valid}")

@@ -50,5 +50,9 @@ def restricted_load(file: IO[bytes] | bytes, encoding: str = "latin1",
         file = io.BytesIO(file)
     try:
         return RestrictedUnpickler(file, allowed=allowed, encoding=encoding).load()
-    except (pickle.UnpicklingError, EOFError, ValueError) as exc:
-        raise UserError(f"not a readable data pickle: {exc}") from None
+    except UserError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            MemoryError, OverflowError, UnicodeDecodeError) as exc:
+        # an allowed constructor called with bad arguments (numpy.dtype("nonsense")) lands here too
+        raise UserError(f"not a readable data pickle: {type(exc).__name__}: {exc}") from None
