@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -202,3 +203,20 @@ def test_metrics_json_of_a_run_is_plain_json(toy_registry, tmp_path):
     run_experiment("multitask.toy", preset="smoke", out=tmp_path / "r", quiet=True)
     record = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert record["claims"][0]["verdict"] == "holds" and record["threads"] >= 1 and record["world_size"] == 1
+
+
+def test_reproduce_names_each_report_in_the_log_and_links_only_existing_files(two_toys, monkeypatch, capsys,
+                                                                               tmp_path):
+    report = tmp_path / "REPORT.md"
+    code, _ = invoke(monkeypatch, capsys, "reproduce", "--preset", "smoke", "--systems", "multitask,wsss",
+                     "--out", str(tmp_path / "all"), "--report", str(report))
+    assert code == 0
+    for name in ("multitask.toy", "wsss.toy"):
+        log = (tmp_path / "all" / name / "run.log").read_text()
+        assert f"{tmp_path / 'all' / name / 'report.md'}" in log.splitlines()[-1]
+    body = report.read_text()
+    assert "Smoke test" in body
+    targets = re.findall(r"\]\(([^)]+)\)", body) + re.findall(r"\| (all/[^ |]+) \|", body)
+    assert len(targets) >= 4
+    for target in targets:
+        assert (tmp_path / target).is_file(), target
