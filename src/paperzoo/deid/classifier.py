@@ -1,0 +1,52 @@
+"""The medical-sign classifier: what a clinician's model would still see in a de-identified photo.
+
+Input: the face chip aligned at the *original's* landmarks (dlib.get_face_chip, `size` pixels, padding 0.25),
+the same alignment for the original and every anonymised version. Features: a grid of `cell` x `cell`
+blocks over the whole chip, per block the mean of L, a, b and of the Sobel gradient magnitude (so colour
+signs and shape signs both register, and the classifier sees the whole face, not only the kept region).
+Model: standardised features, multinomial logistic regression (scikit-learn, L2, C).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def chip_features(chips: np.ndarray | list[np.ndarray], cell: int = 4) -> np.ndarray:
+    """(n, (size / cell)^2 * 4) block means of Lab and gradient magnitude."""
+    import cv2
+
+    out = []
+    for chip in chips:
+        lab = cv2.cvtColor(np.ascontiguousarray(chip), cv2.COLOR_RGB2LAB).astype(np.float32)
+        grad = np.hypot(cv2.Sobel(lab[..., 0], cv2.CV_32F, 1, 0), cv2.Sobel(lab[..., 0], cv2.CV_32F, 0, 1))
+        stack = np.dstack([lab, grad])
+        h, w = stack.shape[:2]
+        if h % cell or w % cell:
+            raise ValueError(f"chip size {h}x{w} must be a multiple of the cell size {cell}")
+        out.append(stack.reshape(h // cell, cell, w // cell, cell, 4).mean(axis=(1, 3)).ravel())
+    return np.asarray(out, dtype=np.float64)
+
+
+@dataclass
+class SignClassifier:
+    """Standardised block features -> multinomial logistic regression over the sign classes."""
+
+    n_classes: int
+    C: float = 0.1
+    cell: int = 4
+    max_iter: int = 500
+
+    def fit(self, chips, labels) -> SignClassifier:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.model = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=self.max_iter))
+        self.model.fit(chip_features(chips, self.cell), np.asarray(labels))
+        return self
+
+    def predict(self, chips) -> np.ndarray:
+        return np.asarray(self.model.predict(chip_features(chips, self.cell)), dtype=int)
