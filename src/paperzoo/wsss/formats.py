@@ -199,6 +199,7 @@ def read_voc(root: Path, split: str = "train_aug", list_dir: Path | None = None,
     if missing:
         raise DataError(f"{lst}: {len(missing)} listed images are missing from {root / 'JPEGImages'} "
                         f"(first: {missing[0]}.jpg)")
+    _check_sizes(root, names, mask_dir)
     onehot = lst.parent / "cls_labels_onehot.npy"
     table = read_cls_labels(onehot) if onehot.is_file() else None
     labels = np.zeros((len(names), len(VOC_CLASSES)), dtype=np.float32)
@@ -212,6 +213,23 @@ def read_voc(root: Path, split: str = "train_aug", list_dir: Path | None = None,
                                 "from one of the two")
             labels[i] = labels_from_mask(read_mask_png(mask_file), len(VOC_CLASSES))
     return VOCDataset(root, names, labels, mask_dir=mask_dir)
+
+
+def _check_sizes(root: Path, names: list[str], mask_dir: str) -> None:
+    """Every mask must have its image's size (PIL reads only the headers here)."""
+    from PIL import Image, UnidentifiedImageError
+
+    for name in names:
+        img_file, mask_file = root / "JPEGImages" / f"{name}.jpg", root / mask_dir / f"{name}.png"
+        if not mask_file.is_file():
+            continue
+        try:
+            with Image.open(img_file) as im, Image.open(mask_file) as mk:
+                if im.size != mk.size:
+                    raise DataError(f"{mask_file}: mask is {mk.size[0]}x{mk.size[1]} but its image {img_file.name} "
+                                    f"is {im.size[0]}x{im.size[1]}; a mask must have its image's size")
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"{img_file} or {mask_file}: not a readable image ({exc})") from None
 
 
 @loader("wsss.voc", kind="dir", doc="PASCAL VOC 2012 layout (JPEGImages, SegmentationClassAug, train_aug.txt)")

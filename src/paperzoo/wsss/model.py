@@ -9,7 +9,7 @@ patch map P (B, d, h, w); P_aux is the output of block `aux_layer` (no norm), as
     CAM_k       = relu(W_cls,k · P)                  (B, K, h, w)
     ĉ           = GCR(C, P) if gcr else C
     LAM_k       = <ĉ_k, P>                           raw dot product, not normalised (B, K, h, w)
-    token_logit = <w_k, C_k>                         per-class readout of the class tokens (MCTformer "fc")
+    token_logit = max_j LAM_kj / sqrt(d)              the class tokens as image-dependent classifiers (GMP)
     seg         = LargeFOV(P)                        two dilated 3x3 convs + 1x1 -> K + 1 classes
 
 Images enter normalised with ImageNet mean/std (`normalise`).
@@ -131,14 +131,13 @@ class MultiTokenViT(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.classifier = nn.Conv2d(d, k, 1, bias=False)
         self.aux_classifier = nn.Conv2d(d, k, 1, bias=False)
-        self.token_head = nn.Parameter(torch.randn(k, d) / math.sqrt(d))
         self.gcr = GraphCategoryRepresentation(d, cfg.gcr_ratio) if cfg.gcr else None
         self.decoder = LargeFOV(d, cfg.decoder_dim, k + 1, cfg.decoder_dilation)
 
     def head_parameters(self) -> list[nn.Parameter]:
         """Parameters trained at the heads' learning rate (classifiers, GCR, decoder), as the authors group them."""
         heads = [self.classifier, self.aux_classifier, self.decoder] + ([self.gcr] if self.gcr is not None else [])
-        return [p for m in heads for p in m.parameters()] + [self.token_head]
+        return [p for m in heads for p in m.parameters()]
 
     def _positions(self, h: int, w: int) -> Tensor:
         pos = self.pos
@@ -174,8 +173,10 @@ class MultiTokenViT(nn.Module):
         cls, patches, aux = self.features(x)
         logits = self.classifier(F.adaptive_max_pool2d(patches, 1)).flatten(1)
         logits_aux = self.aux_classifier(F.adaptive_max_pool2d(aux, 1)).flatten(1)
-        return Output(logits, logits_aux, (cls * self.token_head).sum(-1), self.enhance(cls, patches), cls,
-                      patches, aux, self.decoder(patches))
+        tokens = self.enhance(cls, patches)
+        lam = torch.einsum("bdhw,bkd->bkhw", patches, tokens)
+        token_logits = lam.flatten(2).amax(-1) / math.sqrt(self.cfg.dim)
+        return Output(logits, logits_aux, token_logits, tokens, cls, patches, aux, self.decoder(patches))
 
     @torch.no_grad()
     def maps(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:

@@ -10,7 +10,8 @@ Per step, on the global batch (same on every rank; each rank takes its slice):
              L_seg / L_energy from the PAR-refined labels of the method's own localisation map
     optim  : AdamW, backbone lr and heads lr · head_lr_mult, linear warm-up then poly decay
 
-L_tok (the class tokens' own multi-label loss, MCTformer's) is our addition for training from scratch; set
+L_tok (multi-label loss on max_j LAM_kj / sqrt(d): the class tokens as image-dependent classifiers) is our
+addition for training from scratch, where no pretrained alignment ties class tokens to patches; set
 `loss.w_token=0` for the authors' recipe. Losses reduce through `Reduce`, so W processes give the gradient of
 the whole global batch.
 """
