@@ -116,7 +116,7 @@ class Inpaint(Anonymizer):
 def warp_points(points: np.ndarray) -> np.ndarray:
     """68 landmarks plus 10 forehead points (the brows pushed away from the eyes), for triangle warps."""
     eyes = points[36:48].mean(axis=0)
-    return np.concatenate([points, points[17:27] + (points[17:27] - eyes) * 0.9])
+    return np.concatenate([points, points[17:27] + (points[17:27] - eyes) * 0.7])
 
 
 def warp_face(src: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, shape: tuple[int, ...],

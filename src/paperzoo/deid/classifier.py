@@ -48,5 +48,34 @@ class SignClassifier:
         self.model.fit(chip_features(chips, self.cell), np.asarray(labels))
         return self
 
-    def predict(self, chips) -> np.ndarray:
+    def predict(self, chips, identities=None) -> np.ndarray:
         return np.asarray(self.model.predict(chip_features(chips, self.cell)), dtype=int)
+
+
+@dataclass
+class CrossFitted:
+    """Leave-identities-out classifiers: each image is predicted by the model that never saw its identity."""
+
+    models: list[tuple[SignClassifier, set[str]]]  # (model, identities it was trained on)
+
+    @classmethod
+    def fit(cls, chips, labels, identities, n_classes: int, folds: int = 2, **kw) -> CrossFitted:
+        ids = sorted(set(identities))
+        if len(ids) < folds:
+            raise ValueError(f"cross-fitting over {folds} folds needs >= {folds} identities, got {len(ids)}")
+        labels, identities = np.asarray(labels), np.asarray(identities)
+        models = []
+        for k in range(folds):
+            held = set(ids[k::folds])
+            train = ~np.isin(identities, list(held))
+            models.append((SignClassifier(n_classes, **kw).fit([c for c, t in zip(chips, train, strict=True) if t],
+                                                              labels[train]), set(ids) - held))
+        return cls(models)
+
+    def predict(self, chips, identities) -> np.ndarray:
+        out = np.zeros(len(chips), int)
+        for model, seen in self.models:
+            rows = [i for i, ident in enumerate(identities) if ident not in seen]
+            if rows:
+                out[rows] = model.predict([chips[i] for i in rows])
+        return out

@@ -177,8 +177,8 @@ def decode_centerface(heat, size, offset, lms, sx: float, sy: float, threshold: 
     scores = heat[ys, xs]
     px = lms[1::2, ys, xs] * bw + x0  # (5, n)
     py = lms[0::2, ys, xs] * bh + y0
-    keep = cv2.dnn.NMSBoxes([[float(a), float(b), float(c), float(d)] for a, b, c, d in zip(x0, y0, bw, bh)],
-                            scores.astype(float).tolist(), float(threshold), nms)
+    rects = np.stack([x0, y0, bw, bh], axis=1).astype(float).tolist()
+    keep = cv2.dnn.NMSBoxes(rects, scores.astype(float).tolist(), float(threshold), nms)
     out = []
     for i in np.asarray(keep).ravel():
         box = (x0[i] * sx, y0[i] * sy, (x0[i] + bw[i]) * sx, (y0[i] + bh[i]) * sy)

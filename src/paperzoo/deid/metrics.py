@@ -4,8 +4,9 @@
     chance        mean over probes of (#gallery entries of its identity) / |gallery| (a uniform guess)
     leak rate     fraction of probes within dlib's same-person distance (0.6) of their own original
     distance      mean Euclidean distance between a probe's embedding and its own original's
-    SSIM / PSNR   inside the medical mask only: SSIM map (scikit-image, 7x7 Gaussian-free window) averaged
-                  over the mask; PSNR from the MSE over the mask's pixels (inf when identical)
+    SSIM / PSNR   of the medical region's content: the anonymised image restricted to the mask (outside it,
+                  the original's pixels), SSIM map (scikit-image, grey, 7x7 window) averaged over the mask,
+                  so a change outside the region never counts; PSNR from the MSE over the mask's pixels
     Cohen's kappa (p_o - p_e) / (1 - p_e) between two label vectors (scikit-learn)
     sharpness     var(Laplacian) inside the face, anonymised / original: a no-reference quality proxy
                   (1 = as much fine detail as the real face, 0 = flat)
@@ -48,11 +49,12 @@ def leaks(distances: np.ndarray, threshold: float = SAME_PERSON) -> np.ndarray:
 
 
 def masked_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
-    """Mean of the SSIM map (grey levels, 7x7 window) over `mask`; NaN for an empty mask."""
+    """Mean over `mask` of the SSIM map (grey, 7x7) of `a` vs `b` restricted to the mask; NaN for no mask."""
     from skimage.metrics import structural_similarity
 
     if not mask.any():
         return float("nan")
+    b = np.where(mask[..., None], b, a)
     ga, gb = (np.asarray(x, np.float64) @ [0.299, 0.587, 0.114] for x in (a, b))
     _, full = structural_similarity(ga, gb, data_range=255.0, full=True, win_size=7)
     return float(full[mask].mean())

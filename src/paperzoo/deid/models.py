@@ -12,7 +12,7 @@ was trained on iBUG 300-W, whose images are licensed for non-commercial research
 from __future__ import annotations
 
 import importlib.util
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ def _dlib() -> Any:
     return dlib
 
 
-@lru_cache(maxsize=None)
+@cache
 def shape_predictor(points: int = 68) -> Any:
     """dlib's 68- or 5-point landmark predictor (loaded once)."""
     if points not in (5, 68):
@@ -76,18 +76,18 @@ def shape_predictor(points: int = 68) -> Any:
     return _dlib().shape_predictor(str(model_file(f"landmarks{points}")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def embedder() -> Any:
     """dlib's ResNet face embedder (128-D, same identity below distance 0.6)."""
     return _dlib().face_recognition_model_v1(str(model_file("embedder")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def hog_detector() -> Any:
     return _dlib().get_frontal_face_detector()
 
 
-@lru_cache(maxsize=None)
+@cache
 def cnn_detector() -> Any:
     return _dlib().cnn_face_detection_model_v1(str(model_file("cnn")))
 
@@ -100,7 +100,7 @@ def centerface_net(input_size: tuple[int, int]) -> Any:
     return cv2.dnn.readNetFromONNX(str(model_file("centerface")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def haar_cascade() -> Any:
     import cv2
 

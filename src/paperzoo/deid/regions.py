@@ -120,7 +120,7 @@ def face_mask(shape: tuple[int, ...], face: Face, scale: float = 1.1) -> np.ndar
     p = face.points
     if p is not None and len(p) == 68:
         eye_y = p[36:48].mean(axis=0)
-        lift = (p[17:27] - eye_y) * 0.8  # forehead: brows pushed further from the eyes
+        lift = (p[17:27] - eye_y) * 0.7  # forehead: brows pushed further from the eyes
         _poly(mask, _scaled(np.concatenate([p[0:17], p[17:27] + lift]), scale))
     else:
         x0, y0, x1, y1 = face.box

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from paperzoo.deid.regions import _poly, _scaled, region_mask
 from paperzoo.deid.detect import Face
+from paperzoo.deid.regions import _poly, _scaled, region_mask
 
 SIGNS = ("none", "redness", "swelling", "ptosis", "lesion", "jaundice")
 
