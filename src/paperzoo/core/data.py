@@ -102,6 +102,8 @@ SOURCES: dict[str, DataSource] = {
                    pip_package="insightface", pip_dist="insightface==2.1", relpath="data/images"),
         DataSource("deid-opencv-samples", ("deid",), "OpenCV sample photos (Messi, basketball player x2)",
                    deb_package="opencv-doc", relpath="usr/share/doc/opencv-doc/examples/data"),
+        DataSource("wsss-textures", ("wsss",), "brick, grass and gravel textures bundled with scikit-image",
+                   pip_package="skimage", pip_dist="scikit-image", relpath="data/brick.png"),
     ]
 }
 
