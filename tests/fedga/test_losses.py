@@ -1,5 +1,6 @@
 """FedGA gradients against their closed forms and finite differences; EA against hand computations."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -132,4 +133,22 @@ def test_error_asymmetry_symmetric_confusion_is_one_and_hand_example():
     compat = error_asymmetry(probs, torch.tensor([0, 1]), 2, double_softmax=True)
     q = probs.softmax(-1)
     assert torch.allclose(compat, torch.stack([q[0, 1] / q[1, 0], q[1, 0] / q[0, 1]]))
-    assert torch.isnan(error_asymmetry(probs, torch.tensor([0, 0]), 2)[1])
+
+
+def test_error_asymmetry_of_an_absent_class_is_nan_and_only_it():
+    g = torch.Generator().manual_seed(0)
+    probs = torch.rand(30, 4, generator=g, dtype=torch.float64).softmax(-1)
+    labels = torch.tensor([0, 1, 3] * 10)  # class 2 absent from the labels
+    ea = error_asymmetry(probs, labels, 4)
+    assert torch.isnan(ea[2]) and torch.isfinite(ea[[0, 1, 3]]).all()
+    # by hand over the present classes: pi[c, j] = mean P(j) over class c; EA_c = (1 - pi_cc) / sum_{k != c} pi_kc
+    pi = torch.stack([probs[labels == c].mean(0) for c in (0, 1, 3)])
+    cols = [0, 1, 3]
+    for r, c in enumerate(cols):
+        others = sum(pi[k, c] for k in range(3) if k != r)
+        assert torch.isclose(ea[c], (1 - pi[r, c]) / others)
+    from paperzoo.fedga.server import classification_metrics
+
+    m = classification_metrics(probs, labels, 4)
+    assert np.isclose(m["ea_logabs"], np.abs(np.log(ea[[0, 1, 3]].numpy())).mean())
+    assert np.isnan(m["per_class_acc"][2]) and np.isfinite(m["minclass_acc"]) and np.isfinite(m["f1"])

@@ -1,68 +1,32 @@
-"""Client objectives of FedGA and its baselines, batched over clients: logits (K, B, C), labels (K, B),
-mask (K, B) of real samples. Each returns the per-client loss (K,); row weights are 1 / (real batch size).
+"""The baselines of the paper, each a few hooks over ``algorithm.Algorithm`` (FedAvg):
 
-fedavg  CE.
-fedprox CE + mu/2 ||w - w_global||^2 (the proximal term is added in ``client.py``, it needs the weights).
-fedntd  CE + beta KL(softmax(z_g~/tau) || softmax(z~/tau)) over the not-true classes (Lee et al. 2022).
-climb   CE scaled by the client's dual weight 1 + lambda_k - mean(lambda) (Shen et al. 2022; no int cast).
-fedrl   class-weighted CE, weights alpha + beta Ra_c from the server's gradient monitor (Wang et al. 2021).
-fedlc   CE on z_c - tau n_c^(-1/4), n_c = client class counts; classes the client lacks leave the softmax.
-fedrs   CE with the logits of classes the client lacks scaled by alpha (restricted softmax, Li & Zhan 2021).
-fedga   ``losses.FedGALoss``.
+fedprox  CE + mu/2 ||w - w_global||^2; its gradient mu (w - w_global) is added in closed form (Li et al. 2020).
+fedntd   CE + beta KL(softmax(z_g~/tau) || softmax(z~/tau)) over the not-true classes (Lee et al. 2022).
+climb    CE scaled by the client's dual weight 1 + lambda_k - mean(lambda); after each round
+         lambda <- clip(lambda + lr_dual/N ((L_k - mean L) - epsilon), 0, 100), L_k at the global model
+         (Shen et al. 2022; no integer cast of the weights).
+fedrl    class-weighted CE, weights alpha + beta Ra_c from the server's gradient monitor (Wang et al. 2021).
+fedlc    CE on z_c - tau n_c^(-1/4), n_c = client class counts; classes the client lacks leave the softmax.
+fedrs    CE with the logits of classes the client lacks scaled by alpha (restricted softmax, Li & Zhan 2021).
+
+Shapes as in ``algorithm``: logits (K, B, C), labels (K, B), mask (K, B); losses per client (K,).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .losses import FedGALoss
+from paperzoo.core import UserError
 
-ALGORITHMS = ("fedavg", "fedprox", "fedntd", "climb", "fedrl", "fedlc", "fedrs", "fedga")
+from .algorithm import AlgoConfig, Algorithm, FedGA, Payload, _row_weight, cross_entropy
 
-
-@dataclass
-class AlgoConfig:
-    """Hyper-parameters of every algorithm (defaults: the spec / the authors' MNIST settings)."""
-
-    fedprox_mu: float = 0.01
-    fedntd_tau: float = 1.0
-    fedntd_beta: float = 1.0
-    climb_lr_dual: float = 2.0
-    climb_epsilon: float = 0.01
-    fedrl_alpha: float = 1.0
-    fedrl_beta: float = 0.1
-    fedlc_tau: float = 1.0
-    fedrs_alpha: float = 0.5
-    fedga_mode: str = "paper"
-
-    def __post_init__(self):
-        if self.fedga_mode not in ("paper", "aligned"):
-            raise ValueError(f"fedga_mode must be 'paper' or 'aligned', got {self.fedga_mode!r}")
-        for name in ("fedprox_mu", "climb_lr_dual", "climb_epsilon", "fedrl_beta", "fedlc_tau"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.fedntd_tau <= 0:
-            raise ValueError(f"fedntd_tau must be > 0, got {self.fedntd_tau}")
-        if not 0 <= self.fedrs_alpha <= 1:
-            raise ValueError(f"fedrs_alpha must be in [0, 1], got {self.fedrs_alpha}")
-
-
-def _row_weight(mask: Tensor) -> Tensor:
-    return mask / mask.sum(dim=1, keepdim=True).clamp_min(1.0)
-
-
-def cross_entropy(logits: Tensor, labels: Tensor, mask: Tensor, class_weight: Tensor | None = None) -> Tensor:
-    """Mean CE per client; ``class_weight`` (C,) multiplies each sample by w_{y} (mean still over B, as torch's
-    CE does with probability targets)."""
-    nll = -torch.gather(logits.log_softmax(-1), -1, labels.unsqueeze(-1)).squeeze(-1)
-    if class_weight is not None:
-        nll = nll * class_weight[labels]
-    # padding rows may carry a label whose logit is -inf (FedLC); they must contribute exactly nothing
-    return (nll.masked_fill(mask == 0, 0.0) * _row_weight(mask)).sum(-1)
+if TYPE_CHECKING:
+    from .server import Server
 
 
 def not_true_distillation(logits: Tensor, global_logits: Tensor, labels: Tensor, mask: Tensor,
@@ -91,31 +55,6 @@ def restricted_softmax_ce(logits: Tensor, labels: Tensor, mask: Tensor, client_c
     """FedRS: logits of classes the client has no sample of are scaled by alpha before the CE."""
     scale = torch.where(client_counts > 0, 1.0, alpha).to(logits.dtype)
     return cross_entropy(logits * scale.unsqueeze(1), labels, mask)
-
-
-def client_objective(algo: str, cfg: AlgoConfig, logits: Tensor, labels: Tensor, mask: Tensor, *,
-                     client_counts: Tensor, global_logits: Tensor | None = None,
-                     class_weight: Tensor | None = None, client_weight: Tensor | None = None) -> Tensor:
-    """Per-client loss (K,) of ``algo`` (without FedProx's proximal term)."""
-    if algo in ("fedavg", "fedprox"):
-        return cross_entropy(logits, labels, mask)
-    if algo == "fedga":
-        return FedGALoss(cfg.fedga_mode)(logits, labels, mask)
-    if algo == "fedntd":
-        assert global_logits is not None, "fedntd needs the global model's logits"
-        return cross_entropy(logits, labels, mask) + cfg.fedntd_beta * not_true_distillation(
-            logits, global_logits, labels, mask, cfg.fedntd_tau)
-    if algo == "climb":
-        assert client_weight is not None, "climb needs the client dual weights"
-        return client_weight * cross_entropy(logits, labels, mask)
-    if algo == "fedrl":
-        assert class_weight is not None, "fedrl needs the server's class weights"
-        return cross_entropy(logits, labels, mask, class_weight)
-    if algo == "fedlc":
-        return logit_calibrated_ce(logits, labels, mask, client_counts, cfg.fedlc_tau)
-    if algo == "fedrs":
-        return restricted_softmax_ce(logits, labels, mask, client_counts, cfg.fedrs_alpha)
-    raise ValueError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGORITHMS)}")
 
 
 def climb_weights(lambdas: Tensor) -> Tensor:
@@ -152,3 +91,102 @@ def output_layer_grads(logits_fn, params: dict[str, Tensor], x_aux: Tensor, y_au
         loss = F.cross_entropy(logits_fn(p, x_aux[i:i + 1]), y_aux[i:i + 1])
         grads.append(torch.autograd.grad(loss, p[out_name])[0])
     return torch.stack(grads)
+
+
+class FedProx(Algorithm):
+    name = "fedprox"
+
+    def extra_grad(self, param: Tensor, global_param: Tensor) -> Tensor:
+        return self.cfg.fedprox_mu * (param - global_param)
+
+
+class FedNTD(Algorithm):
+    name = "fedntd"
+    needs_global_logits = True
+
+    def objective(self, logits: Tensor, labels: Tensor, mask: Tensor, inputs: dict[str, Tensor]) -> Tensor:
+        ntd = not_true_distillation(logits, inputs["global_logits"], labels, mask, self.cfg.fedntd_tau)
+        return cross_entropy(logits, labels, mask) + self.cfg.fedntd_beta * ntd
+
+
+class CLIMB(Algorithm):
+    name = "climb"
+
+    def setup(self, server: Server) -> None:
+        self.lambdas = torch.ones(server.fed.n_clients, dtype=torch.float64, device=server.device)
+
+    def payload(self, server: Server, rnd: int, selected: list[int]) -> Payload:
+        weights = climb_weights(self.lambdas)
+        self.losses = server.client_losses()  # at the global model the clients start from
+        return Payload(per_client={c: {"weight": float(weights[c])} for c in selected})
+
+    def aggregate(self, server: Server, client_states: dict[str, Tensor]) -> dict[str, Tensor]:
+        new = super().aggregate(server, client_states)
+        self.lambdas = climb_dual_step(self.lambdas, self.losses, self.cfg)
+        return new
+
+    def client_inputs(self, payload: Payload, cids: list[int], counts: Tensor) -> dict[str, Tensor]:
+        weight = torch.tensor([payload.per_client.get(c, {}).get("weight", 1.0) for c in cids], device=counts.device)
+        return {"counts": counts, "client_weight": weight}
+
+    def objective(self, logits: Tensor, labels: Tensor, mask: Tensor, inputs: dict[str, Tensor]) -> Tensor:
+        return inputs["client_weight"] * cross_entropy(logits, labels, mask)
+
+
+class FedRL(Algorithm):
+    name = "fedrl"
+
+    def payload(self, server: Server, rnd: int, selected: list[int]) -> Payload:
+        return Payload(shared={"class_weight": self.class_weights(server)})
+
+    def class_weights(self, server: Server) -> Tensor:
+        """The monitor: one auxiliary training sample per class (fixed draw), output-layer gradients at w."""
+        g = np.random.default_rng(123)
+        pool = server.used.cpu().numpy() if len(server.used) else np.arange(len(server.y_train))  # all unused: any
+        used = pool[g.permutation(len(pool))]
+        labels = server.data.y_train[used].numpy()
+        picks = [used[np.flatnonzero(labels == c)[0]] if (labels == c).any() else used[0]
+                 for c in range(server.data.n_classes)]
+        x_aux = server.x_train[torch.as_tensor(picks, device=server.x_train.device)]
+        y_aux = torch.arange(server.data.n_classes, device=x_aux.device)
+        names = dict(server.model.named_parameters())
+        out_name = [n for n, p in names.items() if p.dim() == 2][-1]
+        buffers = {n: t for n, t in server.state.items() if n not in names}
+        params = {n: server.state[n] for n in names}
+
+        def logits_fn(p, x):
+            return torch.func.functional_call(server.model, p | {n: b.clone() for n, b in buffers.items()}, (x,))
+
+        return ratio_loss_weights(output_layer_grads(logits_fn, params, x_aux, y_aux, out_name), self.cfg).float()
+
+    def client_inputs(self, payload: Payload, cids: list[int], counts: Tensor) -> dict[str, Tensor]:
+        return {"counts": counts, "class_weight": payload.shared["class_weight"].to(counts.device)}
+
+    def objective(self, logits: Tensor, labels: Tensor, mask: Tensor, inputs: dict[str, Tensor]) -> Tensor:
+        return cross_entropy(logits, labels, mask, inputs["class_weight"])
+
+
+class FedLC(Algorithm):
+    name = "fedlc"
+
+    def objective(self, logits: Tensor, labels: Tensor, mask: Tensor, inputs: dict[str, Tensor]) -> Tensor:
+        return logit_calibrated_ce(logits, labels, mask, inputs["counts"], self.cfg.fedlc_tau)
+
+
+class FedRS(Algorithm):
+    name = "fedrs"
+
+    def objective(self, logits: Tensor, labels: Tensor, mask: Tensor, inputs: dict[str, Tensor]) -> Tensor:
+        return restricted_softmax_ce(logits, labels, mask, inputs["counts"], self.cfg.fedrs_alpha)
+
+
+# every algorithm by name, in the order the report lists them
+ALGORITHMS: dict[str, type[Algorithm]] = {
+    cls.name: cls for cls in (Algorithm, FedProx, FedNTD, CLIMB, FedRL, FedLC, FedRS, FedGA)}
+
+
+def make_algorithm(name: str, cfg: AlgoConfig | None = None) -> Algorithm:
+    """A fresh instance of the algorithm ``name``."""
+    if name not in ALGORITHMS:
+        raise UserError(f"unknown algorithm {name!r}; valid: {', '.join(ALGORITHMS)}")
+    return ALGORITHMS[name](cfg)

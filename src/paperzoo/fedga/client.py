@@ -1,18 +1,26 @@
 """Local training of K clients at once: the one client-update function both engines call.
 
-The in-process engine passes the round's 10 sampled clients together; Flower's ClientApp passes one. Every
-client's mini-batch order comes from its own generator seeded by (seed, round, client id), and each client's
-rows of the batched computation are independent, so a client gets the same update either way.
+Client k runs SGD (momentum optional) for ``epochs`` shuffled passes over its n_k samples in mini-batches of
+``batch_size`` (the last batch of an epoch may be short), each step
+
+    g = grad_w algo.objective(f_w(x), y) + algo.extra_grad(w, w_global),   w <- w - lr * min(1, clip / ||g||) g
+
+The in-process engine passes the round's sampled clients together (one bmm per layer for the MLP); Flower's
+ClientApp passes one. Every client's mini-batch order comes from its own generator seeded by (seed, round,
+client id), and each client's rows of the batched computation are independent of the other clients' rows
+(padding rows carry mask 0), so a client gets the same update either way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from .baselines import AlgoConfig, client_objective
+from paperzoo.core import param
+
+from .algorithm import Algorithm, Payload
 from .models import from_compute_layout, stacked_forward, to_compute_layout
 
 
@@ -20,34 +28,24 @@ from .models import from_compute_layout, stacked_forward, to_compute_layout
 class LocalConfig:
     """Client optimiser: SGD (momentum 0), 2 local epochs of batch 64, gradient-norm clip 5 (the protocol)."""
 
-    epochs: int = 2
-    batch_size: int = 64
-    lr: float = 0.1
-    momentum: float = 0.0
-    clip_norm: float = 5.0
-
-    def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+    epochs: int = param(2, ge=1, doc="local epochs per round")
+    batch_size: int = param(64, ge=1, doc="local mini-batch size")
+    lr: float = param(0.1, gt=0, doc="client SGD learning rate")
+    momentum: float = param(0.0, ge=0, lt=1, doc="client SGD momentum (the protocol: 0)")
+    clip_norm: float = param(5.0, gt=0, doc="per-client gradient-norm clip")
 
 
 @dataclass
 class ClientShard:
-    """One client's local data and id."""
+    """One client's local data: ``pool[index]`` (the shared training set and this client's rows), or x, y."""
 
     cid: int
     x: Tensor
     y: Tensor
+    index: Tensor | None = None  # rows of x / y that are this client's; None: all of them
 
-
-@dataclass
-class ServerPayload:
-    """What the server sends with the global model besides the weights."""
-
-    class_weight: Tensor | None = None  # fedrl
-    client_weight: dict[int, float] = field(default_factory=dict)  # climb, by client id
+    def __len__(self) -> int:
+        return len(self.y) if self.index is None else len(self.index)
 
 
 def client_generator(seed: int, rnd: int, cid: int) -> torch.Generator:
@@ -59,79 +57,89 @@ def batch_plan(n: int, epochs: int, batch_size: int, gen: torch.Generator) -> li
     """Index batches for ``epochs`` shuffled passes over n samples (last batch of an epoch may be short)."""
     plan = []
     for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        plan.extend(perm.split(batch_size))
+        plan.extend(torch.randperm(n, generator=gen).split(batch_size))
     return plan
 
 
+def _pool(shards: list[ClientShard]) -> tuple[Tensor, Tensor, list[Tensor]]:
+    """One sample pool for the round and each client's rows in it (no copy when they share one already)."""
+    first = shards[0]
+    if all(s.index is not None and s.x is first.x and s.y is first.y for s in shards):
+        return first.x, first.y, [s.index for s in shards]
+    xs = [s.x if s.index is None else s.x[s.index] for s in shards]
+    ys = [s.y if s.index is None else s.y[s.index] for s in shards]
+    sizes = [len(y) for y in ys]
+    starts = torch.cumsum(torch.tensor([0, *sizes[:-1]]), 0).tolist()
+    return torch.cat(xs), torch.cat(ys), [torch.arange(a, a + n) for a, n in zip(starts, sizes, strict=True)]
+
+
+def step_layout(rows: list[Tensor], epochs: int, batch_size: int, seed: int, rnd: int, cids: list[int],
+                device: torch.device) -> tuple[Tensor, Tensor]:
+    """Pool indices (K, steps, B) and mask (K, steps, B) of every client's mini-batches; padding: row 0, mask 0."""
+    per_epoch = [-(-len(r) // batch_size) for r in rows]
+    n_steps = max(epochs * s for s in per_epoch)
+    k = len(rows)
+    idx = torch.zeros(k, n_steps, batch_size, dtype=torch.long)
+    mask = torch.zeros(k, n_steps, batch_size)
+    for i, (r, cid) in enumerate(zip(rows, cids, strict=True)):
+        gen, pos = client_generator(seed, rnd, cid), torch.arange(len(r))
+        for e in range(epochs):
+            step, slot = e * per_epoch[i] + pos // batch_size, pos % batch_size
+            idx[i, step, slot] = r[torch.randperm(len(r), generator=gen)]
+            mask[i, step, slot] = 1.0
+    return idx.to(device), mask.to(device)
+
+
 def train_clients(model: nn.Module, global_state: dict[str, Tensor], shards: list[ClientShard], rnd: int, seed: int,
-                  algo: str, algo_cfg: AlgoConfig, local: LocalConfig, n_classes: int,
-                  payload: ServerPayload | None = None) -> tuple[dict[str, Tensor], Tensor]:
+                  algo: Algorithm, local: LocalConfig, n_classes: int,
+                  payload: Payload | None = None) -> tuple[dict[str, Tensor], Tensor]:
     """Train len(shards) clients from ``global_state``; returns their stacked states (K, ...) and mean losses (K,)."""
-    payload = payload or ServerPayload()
     k = len(shards)
-    param_names = [n for n, _ in model.named_parameters()]
+    names = [n for n, _ in model.named_parameters()]
     global_params = to_compute_layout(model, {n: global_state[n].unsqueeze(0).expand(k, *global_state[n].shape)
-                                              for n in param_names})
-    params = {n: t.clone(memory_format=torch.contiguous_format).requires_grad_(True)
-              for n, t in global_params.items()}
-    buffers = {n: t.unsqueeze(0).repeat(k, *[1] * t.dim()).clone()
-               for n, t in global_state.items() if n not in params}
+                                              for n in names})
+    params = {n: t.clone(memory_format=torch.contiguous_format).requires_grad_(True) for n, t in global_params.items()}
+    buffers = {n: t.unsqueeze(0).repeat(k, *[1] * t.dim()).clone() for n, t in global_state.items() if n not in params}
     momentum_buf = {n: torch.zeros_like(p) for n, p in params.items()}
 
-    plans = [batch_plan(len(s.y), local.epochs, local.batch_size, client_generator(seed, rnd, s.cid)) for s in shards]
-    n_steps = max(len(p) for p in plans)
-    device = shards[0].x.device
-    sizes = torch.tensor([len(s.y) for s in shards])
-    offsets = torch.cumsum(sizes, 0) - sizes
-    x_all = torch.cat([s.x for s in shards])
-    y_all = torch.cat([s.y for s in shards])
-    counts = torch.stack([torch.bincount(s.y.cpu(), minlength=n_classes) for s in shards]).float()
-    client_weight = None
-    if algo == "climb":
-        client_weight = torch.tensor([payload.client_weight.get(s.cid, 1.0) for s in shards])
-
-    # index tensor (K, steps, B) into x_all; padding points at the client's first sample with mask 0
-    idx = offsets.view(k, 1, 1).repeat(1, n_steps, local.batch_size)
-    mask = torch.zeros(k, n_steps, local.batch_size)
-    for i, plan in enumerate(plans):
-        for s, b in enumerate(plan):
-            idx[i, s, :len(b)] = offsets[i] + b
-            mask[i, s, :len(b)] = 1.0
-    active = (mask.sum(-1) > 0).float()
-    idx, mask, active, counts = idx.to(device), mask.to(device), active.to(device), counts.to(device)
-    if client_weight is not None:
-        client_weight = client_weight.to(device)
-    if payload.class_weight is not None:
-        payload.class_weight = payload.class_weight.to(device)
+    x_all, y_all, rows = _pool(shards)
+    device = x_all.device
+    cids = [s.cid for s in shards]
+    idx, mask = step_layout(rows, local.epochs, local.batch_size, seed, rnd, cids, device)
+    active = (mask.sum(-1) > 0).to(mask.dtype)
+    counts = torch.stack([torch.bincount(y_all[r].cpu(), minlength=n_classes) for r in rows]).float().to(device)
+    inputs = algo.client_inputs(payload or Payload(), cids, counts)
 
     loss_sum = torch.zeros(k, device=device)
-    for s in range(n_steps):
+    for s in range(idx.shape[1]):
         x, y, m = x_all[idx[:, s]], y_all[idx[:, s]], mask[:, s]
-        logits = stacked_forward(model, params, buffers, x)
-        global_logits = None
-        if algo == "fedntd":
+        logits = stacked_forward(model, params, buffers, x, m)
+        if algo.needs_global_logits:
             with torch.no_grad():
-                global_logits = stacked_forward(model, global_params, buffers, x)
-        loss = client_objective(algo, algo_cfg, logits, y, m, client_counts=counts, global_logits=global_logits,
-                                class_weight=payload.class_weight, client_weight=client_weight)
-        loss = loss * active[:, s]  # clients whose local data ran out sit this step out, exactly
-        grads = torch.autograd.grad(loss.sum(), [params[n] for n in param_names])
-        if algo == "fedprox":  # gradient of mu/2 ||w - w_global||^2, added in closed form
-            grads = [g + algo_cfg.fedprox_mu * (params[n].detach() - global_params[n])
-                     * active[:, s].view(-1, *[1] * (g.dim() - 1)) for n, g in zip(param_names, grads, strict=True)]
-        norm = torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.dim()))) for g in grads], 1).norm(dim=1)
-        coef = (local.clip_norm / (norm + 1e-6)).clamp(max=1.0)  # torch's clip_grad_norm_, per client
-        with torch.no_grad():
-            for n, g in zip(param_names, grads, strict=True):
-                shape = (-1, *[1] * (g.dim() - 1))
-                if local.momentum:
-                    # an idle client keeps its momentum buffer and weights untouched
-                    on = active[:, s].view(shape)
-                    g = momentum_buf[n].mul_(local.momentum * on + (1 - on)).add_(g * coef.view(shape)) * on
-                    params[n].sub_(local.lr * g)
-                else:
-                    params[n].addcmul_(g, (-local.lr * coef).view(shape))
+                inputs["global_logits"] = stacked_forward(model, global_params, buffers, x, m)
+        loss = algo.objective(logits, y, m, inputs) * active[:, s]  # clients out of data sit the step out
+        grads = list(torch.autograd.grad(loss.sum(), [params[n] for n in names]))
+        for j, n in enumerate(names):
+            extra = algo.extra_grad(params[n].detach(), global_params[n])
+            if extra is not None:
+                grads[j] = grads[j] + extra * active[:, s].view(-1, *[1] * (extra.dim() - 1))
+        _sgd_step(params, names, grads, momentum_buf, active[:, s], local)
         loss_sum += loss.detach()
     state = from_compute_layout(model, {n: p.detach() for n, p in params.items()}) | buffers
     return state, loss_sum / active.sum(1).clamp_min(1.0)
+
+
+def _sgd_step(params: dict[str, Tensor], names: list[str], grads: list[Tensor], momentum_buf: dict[str, Tensor],
+              active: Tensor, local: LocalConfig) -> None:
+    """One clipped SGD step per client: torch's clip_grad_norm_ (per client) then SGD (momentum optional)."""
+    norm = torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.dim()))) for g in grads], 1).norm(dim=1)
+    coef = (local.clip_norm / (norm + 1e-6)).clamp(max=1.0)
+    with torch.no_grad():
+        for n, g in zip(names, grads, strict=True):
+            shape = (-1, *[1] * (g.dim() - 1))
+            if local.momentum:
+                on = active.view(shape)  # an idle client keeps its momentum buffer and weights untouched
+                g = momentum_buf[n].mul_(local.momentum * on + (1 - on)).add_(g * coef.view(shape)) * on
+                params[n].sub_(local.lr * g)
+            else:
+                params[n].addcmul_(g, (-local.lr * coef).view(shape))

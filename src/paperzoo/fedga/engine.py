@@ -15,7 +15,7 @@ def run_inprocess(server: Server, local: LocalConfig, on_round: Callable[[int, d
         selected = server.sample(rnd)
         payload = server.payload(rnd, selected)
         states, _ = train_clients(server.model, server.state, [server.shard(c) for c in selected], rnd, server.seed,
-                                  server.algo, server.algo_cfg, local, server.data.n_classes, payload)
+                                  server.algo, local, server.data.n_classes, payload)
         server.aggregate(rnd, states)
         metrics = server.evaluate(rnd) if server.due(rnd) else None
         if on_round is not None:

@@ -75,10 +75,14 @@ def error_asymmetry(probs: Tensor, labels: Tensor, n_classes: int, double_softma
     """EA_c = (1 - pi[c, c]) / (sum_k pi[k, c] - pi[c, c]), pi[c, j] = mean over samples of class c of P(j).
 
     ``probs`` are softmax probabilities (N, C). ``double_softmax=True`` reproduces the authors' code, which
-    applies softmax a second time to the probabilities. Classes absent from ``labels`` give NaN.
+    applies softmax a second time to the probabilities. The sum over k runs over the classes present in
+    ``labels``; a class absent from ``labels`` gets NaN, and only it.
     """
     p = probs.softmax(dim=-1) if double_softmax else probs
     onehot = F.one_hot(labels, n_classes).to(p.dtype)
-    pi = (onehot.T @ p) / onehot.sum(0).unsqueeze(-1)
+    support = onehot.sum(0)
+    present = support > 0
+    pi = (onehot.T @ p) / support.clamp_min(1).unsqueeze(-1)  # rows of absent classes are 0, not NaN
     diag = pi.diagonal()
-    return (1 - diag) / (pi.sum(dim=0) - diag)
+    ea = (1 - diag) / (pi.sum(dim=0) - diag)
+    return torch.where(present, ea, torch.full_like(ea, float("nan")))

@@ -98,11 +98,6 @@ def stack_states(states: list[dict[str, Tensor]]) -> dict[str, Tensor]:
     return {n: torch.stack([s[n] for s in states]) for n in states[0]}
 
 
-def repeat_state(state: dict[str, Tensor], k: int) -> dict[str, Tensor]:
-    """One state copied to K clients."""
-    return {n: t.unsqueeze(0).repeat(k, *([1] * t.dim())).clone() for n, t in state.items()}
-
-
 def to_compute_layout(model: nn.Module, params: dict[str, Tensor]) -> dict[str, Tensor]:
     """Stacked MLP weights as (K, in, out): bmm then writes contiguous weight gradients (2x cheaper updates)."""
     if not isinstance(model, MLP):
@@ -115,13 +110,28 @@ def from_compute_layout(model: nn.Module, params: dict[str, Tensor]) -> dict[str
     return to_compute_layout(model, params)
 
 
-def stacked_forward(model: nn.Module, params: dict[str, Tensor], buffers: dict[str, Tensor], x: Tensor) -> Tensor:
-    """Logits (K, B, C) of K client models with stacked ``params``/``buffers`` (compute layout) on x (K, B, ...)."""
+def stacked_forward(model: nn.Module, params: dict[str, Tensor], buffers: dict[str, Tensor], x: Tensor,
+                    mask: Tensor | None = None) -> Tensor:
+    """Logits (K, B, C) of K client models with stacked ``params``/``buffers`` (compute layout) on x (K, B, ...).
+
+    ``mask`` (K, B) marks real rows (a prefix of each client's batch); the conv nets see only those, so padding
+    never enters BatchNorm statistics, and padding rows get logits 0.
+    """
     if isinstance(model, MLP):
         h = torch.baddbmm(params["fc1.bias"].unsqueeze(1), x.flatten(2), params["fc1.weight"])
         return torch.baddbmm(params["fc2.bias"].unsqueeze(1), h.relu(), params["fc2.weight"])
     outs = []
     for k in range(x.shape[0]):
-        state = {n: t[k] for n, t in params.items()} | {n: t[k] for n, t in buffers.items()}
-        outs.append(torch.func.functional_call(model, state, (x[k],)))
+        n = x.shape[1] if mask is None else int(mask[k].sum())
+        state = {name: t[k] for name, t in params.items()} | {name: t[k] for name, t in buffers.items()}
+        out = torch.func.functional_call(model, state, (x[k, :n],)) if n else None
+        if out is None or n < x.shape[1]:
+            pad = torch.zeros(x.shape[1] - n, model_classes(model), dtype=x.dtype, device=x.device)
+            out = pad if out is None else torch.cat([out, pad])
+        outs.append(out)
     return torch.stack(outs)
+
+
+def model_classes(model: nn.Module) -> int:
+    """Number of output classes (the last linear layer's width)."""
+    return [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features

@@ -82,26 +82,3 @@ def histograms(labels: np.ndarray, parts: list[np.ndarray], n_classes: int) -> n
 def used_fraction(parts: list[np.ndarray], n_total: int) -> float:
     """Fraction of the dataset that some client holds."""
     return float(sum(len(p) for p in parts)) / n_total
-
-
-def plot_histograms(hist: np.ndarray, title: str = "", max_clients: int = 100):
-    """Stacked bar chart of the per-client label histograms; returns the matplotlib figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    hist = hist[:max_clients]
-    fig, ax = plt.subplots(figsize=(10, 3))
-    bottom = np.zeros(len(hist))
-    cmap = plt.get_cmap("tab10" if hist.shape[1] <= 10 else "tab20")
-    for c in range(hist.shape[1]):
-        ax.bar(np.arange(len(hist)), hist[:, c], bottom=bottom, color=cmap(c % cmap.N), width=1.0, label=str(c))
-        bottom += hist[:, c]
-    ax.set_xlabel("client")
-    ax.set_ylabel("samples")
-    ax.set_title(title, pad=18)
-    if hist.shape[1] <= 10:
-        ax.legend(ncol=10, fontsize=6, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-    fig.tight_layout()
-    return fig
