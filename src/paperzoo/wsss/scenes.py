@@ -78,6 +78,9 @@ class SceneSet:
 @lru_cache(maxsize=1)
 def _textures() -> dict[str, np.ndarray]:
     """Grey textures in [0, 1] from scikit-image's bundled files (no download)."""
+    from paperzoo.core.data import require
+
+    require("wsss-textures")  # a clear message when scikit-image is missing
     from skimage import data
 
     return {name: getattr(data, name)().astype(np.float32) / 255.0 for name in ("brick", "grass", "gravel")}

@@ -38,12 +38,12 @@ from .refine import PAR, dense_energy_loss
 
 @dataclass
 class TrainConfig:
-    steps: int = param(300, ge=1, doc="optimiser steps per method (authors: 20000)")
-    batch_size: int = param(16, ge=1, doc="images per step, global over all processes (authors: 4 per GPU)")
+    steps: int = param(200, ge=1, doc="optimiser steps per method (authors: 20000)")
+    batch_size: int = param(8, ge=1, doc="images per step, global over all processes (authors: 4 per GPU)")
     lr: float = param(1e-3, gt=0, doc="AdamW learning rate of the backbone (authors, pretrained: 6e-5)")
     head_lr_mult: float = param(10.0, gt=0, doc="heads, GCR and decoder learn this many times faster")
     weight_decay: float = param(0.01, ge=0, doc="AdamW weight decay")
-    warmup_steps: int = param(30, ge=0, doc="linear learning-rate warm-up steps")
+    warmup_steps: int = param(20, ge=0, doc="linear learning-rate warm-up steps")
     power: float = param(0.9, ge=0, doc="poly decay power after the warm-up")
     clip_norm: float = param(1.0, ge=0, doc="gradient-norm clip; 0 = off")
     cam_scales: tuple[float, ...] = param((1.0,), gt=0, nonempty=True,

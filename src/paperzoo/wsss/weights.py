@@ -61,12 +61,15 @@ def timm_to_ours(state: dict[str, torch.Tensor], model: MultiTokenViT) -> dict[s
             out[name] = v
     if "cls_token" in state:
         tokens = state["cls_token"].reshape(1, 1, -1).repeat(1, model.n_prefix, 1)
-        tokens[:, :model.cfg.extra_tokens] = model.tokens.detach()[:, :model.cfg.extra_tokens]
+        if tokens.shape == model.tokens.shape:  # a mismatch is reported by load_vit_weights
+            tokens[:, :model.cfg.extra_tokens] = model.tokens.detach()[:, :model.cfg.extra_tokens]
         out["tokens"] = tokens
     if "pos_embed" in state:
         pos = state["pos_embed"]
         n_old = pos.shape[1] - 1
         side = int(math.isqrt(n_old))
+        if side * side != n_old:
+            raise DataError(f"pos_embed has {n_old} patch positions, not a square grid")
         grid = pos[:, 1:].reshape(1, side, side, -1).permute(0, 3, 1, 2)
         grid = F.interpolate(grid, size=(model.grid, model.grid), mode="bicubic", align_corners=False)
         prefix = pos[:, :1].repeat(1, model.n_prefix, 1)
