@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from paperzoo.core import Experiment, Outcome, RunContext, param, register
+from paperzoo.deid import data as _loaders  # noqa: F401  (registers the image, mask and label loaders)
 from paperzoo.deid.anonymizers import ANONYMIZERS
 from paperzoo.deid.regions import REGIONS
 from paperzoo.deid.signs import SIGNS

@@ -9,7 +9,9 @@ at landmark positions; w = eye width, `strength` in [0, 1] scales each drawn cha
     lesion     1-3 round pigmented or red spots (radius 0.15-0.3 w) on periocular skin or the lips
     jaundice   scleral icterus: the whites of both eyes and, faintly, the lid skin turn yellow
 
-`draw_sign(rgb, points, sign, rng)` returns the new image and the bool mask of the pixels it changed.
+`draw_sign(rgb, points, sign, rng)` returns the new image and the bool mask of the pixels it changed. Every
+change is confined to the periocular and lip regions (`SIGN_REGIONS`): the premise of medical-aware
+de-identification is that the region a clinician marks holds the manifestation.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from paperzoo.deid.detect import Face
 from paperzoo.deid.regions import _poly, _scaled, region_mask
 
 SIGNS = ("none", "redness", "swelling", "ptosis", "lesion", "jaundice")
+SIGN_REGIONS = ("periocular", "lips")
 
 
 def _blend(rgb: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -71,9 +74,9 @@ def _swelling(rgb, p, rng, s):
     m = np.zeros(rgb.shape[:2], np.uint8)
     for side in (0, 1):
         eye = _eye(p, side)
-        centre = eye[[4, 5]].mean(0) + np.array([0, 0.3 * w])
-        out = _bulge(out, centre, 0.75 * w, 0.35 + 0.25 * s)
-        cv2_ellipse(m, centre, (0.6 * w, 0.35 * w))
+        centre = eye[[4, 5]].mean(0) + np.array([0, 0.2 * w])
+        out = _bulge(out, centre, 0.55 * w, 0.35 + 0.25 * s)
+        cv2_ellipse(m, centre, (0.5 * w, 0.25 * w))
     alpha = _soft(m, 0.15 * w) * (0.3 + 0.25 * s)
     return _blend(out, out.astype(np.float32) * np.array([1.08, 0.8, 0.85]) + np.array([25.0, 5, 10]), alpha)
 
@@ -95,7 +98,7 @@ def _ptosis(rgb, p, rng, s):
     gx, gy = np.meshgrid(np.arange(wd, dtype=np.float32), np.arange(h, dtype=np.float32))
     cx, cy = eye.mean(0)
     across = np.clip(1 - ((gx - cx) / (0.7 * w)) ** 2, 0, None)
-    top = cy - 1.1 * w
+    top = cy - 0.8 * w
     band = np.clip((gy - top) / (cy - top + 1e-6), 0, 1) * (gy <= cy + 0.1 * w)
     dy = -drop * across * band
     out = _remap(rgb, np.zeros_like(dy), dy)
@@ -149,4 +152,6 @@ def draw_sign(rgb: np.ndarray, points: np.ndarray, sign: str, rng: np.random.Gen
         return rgb.copy(), np.zeros(rgb.shape[:2], bool)
     s = float(rng.uniform(0.0, 1.0)) if strength is None else float(strength)
     out = _DRAW[sign](rgb, np.asarray(points, np.float64), rng, s)
+    inside = region_mask(rgb.shape, Face((0, 0, 1, 1), 1.0, "sign", points=np.asarray(points)), SIGN_REGIONS)
+    out = np.where(inside[..., None], out, rgb)
     return out, np.any(out != rgb, axis=2)
