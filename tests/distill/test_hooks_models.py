@@ -85,7 +85,7 @@ def test_pca_and_layer_init(tiny_bert):
 
 def test_bert_distillation_step_end_to_end(tiny_bert):
     from paperzoo.distill.models import bert_student
-    from paperzoo.distill.train import Trainee, fit
+    from paperzoo.distill.train import Teacher, TrainConfig, Trainee, fit
 
     torch.manual_seed(1)
     teacher = EncoderClassifier(tiny_bert, 2).eval()
@@ -98,7 +98,7 @@ def test_bert_distillation_step_end_to_end(tiny_bert):
     tr = Trainee("paper", student, student.backbone, w, [(0, 0), (1, 3)], [(0, 2)], proj, 4, lr=1e-2)
     before = student.head.weight.detach().clone()
     pbefore = proj.maps[1].weight.detach().clone()
-    fit([tr], lambda e: batches, 3, teacher, teacher.backbone, 4)
+    fit([tr], lambda e: batches, TrainConfig(epochs=3, warmup=0.0), Teacher(teacher, teacher.backbone, 4))
     assert not torch.equal(before, student.head.weight) and not torch.equal(pbefore, proj.maps[1].weight)
     h = tr.history
     assert len(h) == 3 and set(h[0]) >= {"hard", "feat", "att", "dist"}
@@ -106,18 +106,19 @@ def test_bert_distillation_step_end_to_end(tiny_bert):
 
 
 def test_llama_distillation_step_end_to_end(tiny_llama):
-    from paperzoo.distill.models import llama_student
-    from paperzoo.distill.train import Trainee, fit
+    from paperzoo.distill.models import llama_decoder
+    from paperzoo.distill.train import Teacher, TrainConfig, Trainee, fit
 
     torch.manual_seed(2)
-    student = llama_student(tiny_llama.config, 1, 16, 2, 1, 32)
+    student = llama_decoder(60, 1, 16, 2, 1, 32)
     ids, mask = _batch(60, B=2, L=6)
     target = torch.cat([ids[:, 1:], torch.full((2, 1), -100)], 1).masked_fill(
         torch.cat([mask[:, 1:], torch.zeros(2, 1, dtype=torch.long)], 1) == 0, -100)
     w = LossWeights(1, 1, 1, 1, tau=1.0, att_kind="relation", rel_heads=2)
     tr = Trainee("paper", student, student.model, w, [(1, 3)], [(0, 2)], Projections(16, 32, 1), 2, causal=True,
                  lr=1e-2)
-    fit([tr], lambda e: [(ids, mask, target)], 4, tiny_llama, tiny_llama.model, 4)
+    fit([tr], lambda e: [(ids, mask, target)], TrainConfig(epochs=4, warmup=0.0),
+        Teacher(tiny_llama, tiny_llama.model, 4, causal=True))
     assert tr.history[-1]["loss"] < tr.history[0]["loss"]
     f = forward_features(student, student.model, ids, mask, [0, 1], [0], 2, True)
     assert f.logits.shape == (2, 6, 60) and f.hidden[0].shape == (2, 6, 16) and f.qkv[0][1].shape == (2, 6, 8)

@@ -174,3 +174,28 @@ def test_joint_loss_is_weighted_sum():
     assert terms["dist"] == pytest.approx(soft_kl(s.logits, t.logits, 3.0).item())
     total0, terms0 = joint_loss(LossWeights(hard=1, feat=0, att=0, dist=0), s, t, None, y)
     assert set(terms0) == {"hard"}
+
+
+def test_soft_kl_finite_with_masked_teacher_vocabulary_matches_scipy():
+    """A teacher logit of -inf (masked vocabulary) contributes 0·log 0 = 0; checked against scipy's rel_entr."""
+    from scipy.special import rel_entr
+
+    g = torch.Generator().manual_seed(4)
+    zs = torch.randn(3, 6, generator=g, requires_grad=True)
+    zt = torch.randn(3, 6, generator=g)
+    zt[0, 2] = zt[1, 0] = zt[1, 5] = -math.inf
+    tau = 2.0
+    value = soft_kl(zs, zt, tau)
+    assert torch.isfinite(value)
+    pt = torch.softmax(zt / tau, -1).double().numpy()
+    ps = torch.softmax(zs.detach() / tau, -1).double().numpy()
+    direct = tau**2 * rel_entr(pt, ps).sum(-1).mean()
+    assert value.item() == pytest.approx(direct, rel=1e-5)
+    value.backward()
+    assert torch.isfinite(zs.grad).all()
+    # the same masked logits per token in the LM form, and a student that masks the same tokens
+    zs3 = zs.detach().clone()
+    zs3[0, 2] = -math.inf
+    lm = soft_kl(zs3[None], zt[None], tau, torch.ones(1, 3))
+    assert torch.isfinite(lm) and lm.item() == pytest.approx(
+        tau**2 * rel_entr(pt, torch.softmax(zs3 / tau, -1).double().numpy()).sum(-1).mean(), rel=1e-5)

@@ -1,34 +1,91 @@
+"""Both smoke presets end to end: metric keys, claims, CSV export, students saved for Hugging Face, predict."""
+
 import json
 
 import pytest
 
-from paperzoo.core import UserError
+from paperzoo.core.export import export_csv
 from paperzoo.core.runner import run_experiment
+from tests.core.test_cli import invoke
+
+CLS_KEYS = ("acc.teacher", "acc.nokd", "acc.hinton", "acc.distilbert", "acc.tinybert", "acc.paper",
+            "acc.paper_minus_feat", "acc.paper_minus_att", "acc.paper_minus_dist", "agreement.paper", "f1.paper",
+            "acc_lo.paper", "acc_hi.paper", "acc_std.paper", "speedup", "size_ratio")
+LM_KEYS = ("ppl.teacher", "ppl.student_init", "ppl.student_nokd", "ppl.student_hinton", "ppl.student_paper",
+           "ppl.student_paper_minus_feat", "ppl.student_paper_minus_att", "ppl.student_paper_minus_dist",
+           "bleu.paper", "rougeL.paper", "cer.paper", "bleu_vs_teacher.paper", "gen_tokens_per_s.teacher",
+           "gen_tokens_per_s.student", "gen_speedup", "size_ratio")
 
 
-def test_smoke_classification_run(tmp_path):
-    rec = run_experiment("distill", preset="smoke", out=tmp_path, seed=0, quiet=True)
+@pytest.fixture(scope="module")
+def cls_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("distill") / "run"
+    return out, run_experiment("distill", preset="smoke", out=out, seed=0, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def lm_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("distill_lm") / "run"
+    return out, run_experiment("distill.lm", preset="smoke", out=out, seed=0, quiet=True)
+
+
+def test_smoke_classification_run(cls_run):
+    out, rec = cls_run
     m = rec["metrics"]
-    for k in ("acc.teacher", "acc.nokd", "acc.hinton", "acc.distilbert", "acc.tinybert", "acc.paper",
-              "acc.paper_minus_feat", "acc.paper_minus_att", "acc.paper_minus_dist", "agreement.paper",
-              "speedup", "size_ratio"):
-        assert k in m and 0 <= m[k] < 1e6, k
-    assert len(rec["claims"]) == 6
-    assert (tmp_path / "student_paper.safetensors").is_file()
-    assert json.loads((tmp_path / "student_paper.json").read_text())["student"]["layers"] == 1
+    for k in CLS_KEYS:
+        assert k in m and m[k] is not None and 0 <= m[k] < 1e6, k
+    assert m["acc_lo.paper"] <= m["acc.paper"] <= m["acc_hi.paper"]
+    assert len(rec["claims"]) == 6 and all(c["verdict"] for c in rec["claims"])
+    assert "paired t-test" in rec["claims"][0]["evidence"]  # two seeds in smoke
+    csv = export_csv(out)
+    names = {p.name for p in csv}
+    assert {"students.csv", "students_per_seed.csv", "loss_curves.csv", "efficiency.csv"} <= names
+    rows = next(p for p in csv if p.name == "students_per_seed.csv").read_text().splitlines()
+    assert rows[0] == "method,seed,accuracy,macro-F1,agreement" and len(rows) == 1 + 8 * 2
+    assert {"accuracy.png", "losses.png"} <= {p.name for p in out.iterdir()}
 
 
-def test_smoke_lm_run(tmp_path):
-    rec = run_experiment("distill.lm", preset="smoke", out=tmp_path, seed=0, quiet=True)
+def test_smoke_students_load_in_hugging_face_and_predict(cls_run, monkeypatch, capsys):
+    from transformers import AutoModel
+
+    out, _ = cls_run
+    folder = out / "students" / "paper"
+    meta = json.loads((folder / "distill.json").read_text())
+    assert meta["kind"] == "classifier" and meta["labels"] == ["positive", "negative"]
+    backbone = AutoModel.from_pretrained(str(folder))  # plain Hugging Face, no paperzoo code
+    assert backbone.config.num_hidden_layers == 1 and (folder / "head.safetensors").is_file()
+    assert (folder / "projections.safetensors").is_file()
+    code, text = invoke(monkeypatch, capsys, "distill", "predict", str(out), "great tasty coffee", "stale awful",
+                        "--allow-smoke")
+    assert code == 0, text
+    lines = [ln for ln in text.splitlines() if ln.startswith("'")]
+    assert len(lines) == 2 and all(("positive (" in ln) or ("negative (" in ln) for ln in lines)
+    code, text = invoke(monkeypatch, capsys, "distill", "predict", str(out), "great")
+    assert code == 2 and "smoke run" in text and "Traceback" not in text
+    code, text = invoke(monkeypatch, capsys, "distill", "predict", str(out), "great", "--method", "hinton",
+                        "--allow-smoke")
+    assert code == 2 and "saved: paper" in text
+
+
+def test_smoke_lm_run(lm_run, monkeypatch, capsys):
+    out, rec = lm_run
     m = rec["metrics"]
-    for k in ("ppl.teacher", "ppl.student_nokd", "ppl.student_paper", "bleu.paper", "rougeL.paper", "cer.paper"):
-        assert k in m, k
-    # a random byte-level teacher and barely trained students: perplexities near the vocabulary size
+    for k in LM_KEYS:
+        assert k in m and m[k] is not None, k
+    # a random byte-level teacher and briefly trained students: perplexities near the vocabulary size
     assert 50 < m["ppl.teacher"] < 2000 and m["ppl.student_paper"] < 2000
+    assert len(rec["claims"]) == 4 and rec["claims"][0]["verdict"] != "not evaluated"
+    assert "paired bootstrap" in rec["claims"][0]["evidence"]  # one seed: per-window NLL decides
+    names = {p.name for p in export_csv(out)}
+    assert {"students.csv", "block_influence.csv", "loss_curves.csv"} <= names
+    code, text = invoke(monkeypatch, capsys, "distill", "predict", str(out), "the coffee", "--tokens", "5",
+                        "--allow-smoke")
+    assert code == 0 and text.count("\t") == 1, text
 
 
-def test_bad_config_is_a_user_error(tmp_path):
-    with pytest.raises(UserError, match="valid"):
-        run_experiment("distill", preset="smoke", out=tmp_path, overrides={"train.methods": "[paper,bogus]"})
-    with pytest.raises(UserError, match="glue"):
-        run_experiment("distill", preset="smoke", out=tmp_path / "g", overrides={"data.source": "glue"})
+def test_same_seed_same_metrics(cls_run, tmp_path):
+    _, rec = cls_run
+    again = run_experiment("distill", preset="smoke", out=tmp_path / "again", seed=0, quiet=True,
+                           overrides={"train.methods": "[nokd,paper]", "train.save": "[]"})
+    for k in ("acc.teacher", "acc.nokd", "acc.paper", "f1.paper"):
+        assert again["metrics"][k] == rec["metrics"][k], k

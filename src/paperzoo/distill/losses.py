@@ -9,6 +9,7 @@
            relation  : Σ_{X∈Q,K,V} mean_(rel. heads, valid q) KL(softmax(X_T X_Tᵀ/√d_r) ‖ softmax(X_S X_Sᵀ/√d_r))
                        (MiniLMv2; head counts may differ)
 - L_dist = τ²·mean KL(softmax(z_T/τ) ‖ softmax(z_S/τ))            per example, or per valid token for LMs
+           (terms with p_T = 0, e.g. teacher logits of −inf, count 0: KL stays finite)
 
 All masks are (batch, seq) with 1 for real tokens; padding never contributes.
 """
@@ -122,7 +123,10 @@ def soft_kl(z_student: torch.Tensor, z_teacher: torch.Tensor, tau: float,
     ((B, L, V) logits with a (B, L) mask)."""
     lt = torch.log_softmax(z_teacher.float() / tau, -1)
     ls = torch.log_softmax(z_student.float() / tau, -1)
-    kl = (lt.exp() * (lt - ls)).sum(-1)
+    pt = lt.exp()
+    # tokens the teacher rules out (logit −inf, e.g. a masked vocabulary) contribute 0·log 0 = 0, not NaN
+    keep = pt > 0
+    kl = (pt * (torch.where(keep, lt, 0.0) - torch.where(keep, ls, 0.0))).sum(-1)
     if mask is None:
         return tau**2 * kl.mean()
     m = _valid(mask).to(kl.dtype)

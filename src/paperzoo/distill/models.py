@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -44,14 +45,48 @@ def load_encoder(path: Path) -> nn.Module:
     return AutoModel.from_pretrained(str(path), attn_implementation="eager")
 
 
-def load_smollm2() -> tuple[nn.Module, object]:
-    """SmolLM2-135M-Instruct dequantised to fp32 from its GGUF file, and its tokenizer."""
+def load_smollm2(cache: Path | None = None, log=None) -> tuple[nn.Module, object]:
+    """SmolLM2-135M-Instruct in fp32 and its tokenizer: from `cache` (a Hugging Face folder) when it holds
+    them, else dequantised from the GGUF file (slow: about a minute of CPU) and written to `cache`."""
     from transformers import AutoModelForCausalLM
 
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if cache is not None and (Path(cache) / "config.json").is_file():
+        model = AutoModelForCausalLM.from_pretrained(str(cache), attn_implementation="eager")
+        return model, load_tokenizer(Path(cache))
     f = smollm2_file()
     tok = load_tokenizer(f.parent, gguf_file=f.name)
     model = AutoModelForCausalLM.from_pretrained(str(f.parent), gguf_file=f.name, attn_implementation="eager")
+    if cache is not None:
+        model.hf_quantizer = None  # the weights are plain fp32 now: save them as such
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        save_hf_folder(Path(cache), model, tok)
+        if log:
+            log(f"dequantised teacher cached at {cache}")
     return model, tok
+
+
+def save_hf_folder(folder: Path, model: nn.Module, tokenizer=None, extra: dict[str, bytes] | None = None) -> Path:
+    """`save_pretrained` (model, tokenizer) plus `extra` files into a fresh folder, atomically: written next to
+    it first and renamed into place, so a reader never sees half a model."""
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
+        tokenizer.save_pretrained(str(tmp))
+    for name, blob in (extra or {}).items():
+        (tmp / name).write_bytes(blob)
+    umask = os.umask(0)
+    os.umask(umask)
+    for f in tmp.iterdir():  # safetensors writes 0600; run folders follow the user's umask
+        f.chmod(0o666 & ~umask)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, folder)
+    return folder
 
 
 class EncoderClassifier(nn.Module):
@@ -70,7 +105,8 @@ class EncoderClassifier(nn.Module):
         return self.head(self.dropout(pooled))
 
 
-def bert_student(teacher_config, n_layers: int, hidden: int, heads: int, intermediate: int | None = None):
+def bert_student(teacher_config, n_layers: int, hidden: int, heads: int, intermediate: int | None = None,
+                 dropout: float = 0.1):
     """A randomly initialised BertModel sharing the teacher's vocabulary and positions, smaller elsewhere."""
     from transformers import BertConfig, BertModel
 
@@ -80,24 +116,21 @@ def bert_student(teacher_config, n_layers: int, hidden: int, heads: int, interme
                      num_attention_heads=heads, intermediate_size=intermediate or 4 * hidden,
                      max_position_embeddings=teacher_config.max_position_embeddings,
                      type_vocab_size=teacher_config.type_vocab_size, pad_token_id=teacher_config.pad_token_id,
-                     attn_implementation="eager")
+                     hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, attn_implementation="eager")
     return BertModel(cfg, add_pooling_layer=False)
 
 
-def llama_student(teacher_config, n_layers: int, hidden: int, heads: int, kv_heads: int,
-                  intermediate: int | None = None):
-    """A randomly initialised LlamaForCausalLM with the teacher's vocabulary and RoPE, smaller elsewhere."""
+def llama_decoder(vocab_size: int, n_layers: int, hidden: int, heads: int, kv_heads: int, intermediate: int,
+                  max_positions: int = 512, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2):
+    """A randomly initialised LlamaForCausalLM with tied embeddings and eager attention (tiny offline teachers)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     if hidden % heads or heads % kv_heads:
         raise ValueError(f"need hidden % heads == 0 and heads % kv_heads == 0, got {hidden}, {heads}, {kv_heads}")
-    cfg = LlamaConfig(vocab_size=teacher_config.vocab_size, hidden_size=hidden, num_hidden_layers=n_layers,
-                      num_attention_heads=heads, num_key_value_heads=kv_heads,
-                      intermediate_size=intermediate or 4 * hidden,
-                      max_position_embeddings=teacher_config.max_position_embeddings,
-                      rms_norm_eps=teacher_config.rms_norm_eps, tie_word_embeddings=True,
-                      bos_token_id=teacher_config.bos_token_id, eos_token_id=teacher_config.eos_token_id,
-                      pad_token_id=teacher_config.pad_token_id, attn_implementation="eager")
+    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=n_layers,
+                      num_attention_heads=heads, num_key_value_heads=kv_heads, intermediate_size=intermediate,
+                      max_position_embeddings=max_positions, tie_word_embeddings=True, pad_token_id=pad_id,
+                      bos_token_id=bos_id, eos_token_id=eos_id, attn_implementation="eager")
     return LlamaForCausalLM(cfg)
 
 
@@ -176,3 +209,51 @@ def load_student(path: Path, student: nn.Module, projections: Projections | None
         projections.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("proj.")}, strict=True)
     meta_file = Path(path).with_suffix(".json")
     return json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+
+
+STUDENT_META = "distill.json"
+
+
+def save_pretrained_student(folder: Path, model: nn.Module, tokenizer, projections: Projections | None,
+                            meta: dict) -> Path:
+    """A student as a Hugging Face folder: `AutoModel` (classifier backbone, plus `head.safetensors`: the
+    mean-pooling linear head) or `AutoModelForCausalLM` (LM) loads it; learned projections in
+    `projections.safetensors`; what `paperzoo distill predict` needs in `distill.json`."""
+    from safetensors.torch import save
+
+    extra = {}
+    if isinstance(model, EncoderClassifier):
+        net = model.backbone
+        extra["head.safetensors"] = save(_plain_state(model.head))
+        meta = meta | {"kind": "classifier", "pooling": "mean"}
+    else:
+        net, meta = model, meta | {"kind": "lm"}
+    if projections is not None:
+        extra["projections.safetensors"] = save(_plain_state(projections))
+    meta = meta | {"tokenizer": "hf" if hasattr(tokenizer, "save_pretrained") else "bytes"}
+    extra[STUDENT_META] = json.dumps(meta, indent=2, default=str).encode()
+    return save_hf_folder(folder, net, tokenizer, extra)
+
+
+def _plain_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().contiguous().clone() for k, v in module.state_dict().items()}
+
+
+def load_pretrained_student(folder: Path) -> tuple[nn.Module, object, dict]:
+    """Inverse of `save_pretrained_student`: (model in eval mode, tokenizer, meta)."""
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoModelForCausalLM
+
+    from .lm import ByteTokenizer
+
+    folder = Path(folder)
+    meta = json.loads((folder / STUDENT_META).read_text())
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    tok = ByteTokenizer() if meta.get("tokenizer") == "bytes" else load_tokenizer(folder)
+    if meta["kind"] == "classifier":
+        backbone = AutoModel.from_pretrained(str(folder), attn_implementation="eager")
+        model = EncoderClassifier(backbone, len(meta["labels"]))
+        model.head.load_state_dict(load_file(str(folder / "head.safetensors")))
+    else:
+        model = AutoModelForCausalLM.from_pretrained(str(folder), attn_implementation="eager")
+    return model.eval(), tok, meta

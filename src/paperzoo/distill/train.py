@@ -1,7 +1,11 @@
 """Training loops: several students distilled in lockstep from one teacher forward pass per batch.
 
-Runs single-process on CPU/GPU, and data-parallel under ``accelerate launch`` or ``torchrun`` (each rank takes
-every world_size-th batch; gradients are averaged by DistributedDataParallel through ``accelerate``).
+One process or data-parallel under `torchrun` (`paperzoo.core.distributed`): every rank draws the same global
+batches, takes its slice with `dist.local_batch` and scales its mean loss by n_r·W/B, and the gradients of
+each student (and its projections) are averaged over ranks in one all-reduce before the optimiser step, so the
+update equals the single-process update of the whole batch up to float summation order. Every rank reaches
+the same collectives in the same order: students in a fixed order each step, one reduction of the loss
+(which also makes a non-finite loss stop every rank together).
 """
 
 from __future__ import annotations
@@ -17,10 +21,36 @@ import numpy as np
 import torch
 from torch import nn
 
+from paperzoo.core import param
+from paperzoo.core.distributed import Distributed
+
 from .losses import Features, LossWeights, Projections, joint_loss
 from .models import forward_features
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input_ids, attention_mask, target
+
+
+@dataclass
+class TrainConfig:
+    """How the students are optimised (AdamW, linear warm-up then linear decay)."""
+
+    epochs: int = param(2, ge=1, doc="passes over the training set")
+    lr: float = param(1e-3, gt=0, doc="peak AdamW learning rate of the students")
+    batch_size: int = param(32, ge=1, doc="examples per optimiser step (global, over all processes)")
+    weight_decay: float = param(0.01, ge=0, doc="AdamW weight decay")
+    clip_norm: float = param(1.0, ge=0, doc="gradient-norm clip; 0 = off")
+    warmup: float = param(0.1, ge=0, lt=1, doc="fraction of the steps with a linear learning-rate warm-up")
+    bf16: bool = param(False, doc="bf16 autocast (GPUs; about 5x slower than fp32 on CPUs without AVX512-BF16)")
+
+
+@dataclass
+class Teacher:
+    """The frozen model the students imitate, and where its blocks are."""
+
+    model: nn.Module
+    backbone: nn.Module
+    n_heads: int
+    causal: bool = False
 
 
 @dataclass
@@ -72,18 +102,19 @@ def lr_factor(step: int, total: int, warmup: float = 0.1) -> float:
     return (step + 1) / w if step < w else max(0.0, (total - step) / max(1, total - w))
 
 
-def _autocast(device: str, bf16: bool):
+def autocast(device: str, bf16: bool):
     return torch.autocast(device.split(":")[0], dtype=torch.bfloat16) if bf16 else nullcontext()
 
 
-def teacher_features(teacher: nn.Module, backbone: nn.Module, ids, mask, trainees: list[Trainee],
-                     n_heads: int, causal: bool) -> tuple[Features, dict[int, int], dict[int, int]]:
+def teacher_features(teacher: Teacher, ids, mask, trainees: list[Trainee]
+                     ) -> tuple[Features, dict[int, int], dict[int, int]]:
     """One no-grad teacher pass capturing the union of what the trainees need; returns the features and
     index maps teacher-layer -> position in the captured lists."""
     hid = sorted({t for tr in trainees if tr.weights.feat > 0 for _, t in tr.hidden_pairs})
     att = sorted({t for tr in trainees if tr.weights.att > 0 for _, t in tr.att_pairs})
     with torch.no_grad():
-        f = forward_features(teacher, backbone, ids, mask, hid, att, n_heads, causal, detach=True)
+        f = forward_features(teacher.model, teacher.backbone, ids, mask, hid, att, teacher.n_heads, teacher.causal,
+                             detach=True)
     return f, {t: i for i, t in enumerate(hid)}, {t: i for i, t in enumerate(att)}
 
 
@@ -102,89 +133,84 @@ def distill_step(tr: Trainee, ids, mask, target, tf: Features | None, hix: dict[
     return joint_loss(w, sf, t, tr.projections, target)
 
 
-def fit(trainees: list[Trainee], batches: Callable[[int], list[Batch]], epochs: int,
-        teacher: nn.Module | None = None, teacher_backbone: nn.Module | None = None, teacher_heads: int = 1,
-        device: str = "cpu", bf16: bool = False, weight_decay: float = 0.01, grad_clip: float = 1.0,
+def fit(trainees: list[Trainee], batches: Callable[[int], list[Batch]], cfg: TrainConfig,
+        teacher: Teacher | None = None, *, dist: Distributed | None = None, device: str = "cpu",
         two_stage: float = 0.0, tau_final: float | None = None,
-        progress: Callable[[Iterable, int, str], Iterable] | None = None,
-        log: Callable[[str], None] | None = None) -> dict[str, float]:
-    """Train all ``trainees`` for ``epochs``; ``batches(epoch)`` gives that epoch's batches. Returns seconds
-    spent per trainee (the shared teacher pass is reported as 'teacher')."""
-    from accelerate import Accelerator
-
-    acc = Accelerator(cpu=device == "cpu")
-    rank, world = acc.process_index, acc.num_processes
-    if teacher is not None:
-        teacher.to(acc.device)
-    for tr in trainees:
-        if tr.projections is not None:
-            tr.projections.to(acc.device)
-        tr.optimizer = torch.optim.AdamW(tr.params(), lr=tr.lr, weight_decay=weight_decay)
-        wrapped, tr.optimizer = acc.prepare(tr.model, tr.optimizer)
-        tr.model = wrapped
-    n_per_epoch = len(batches(0)[rank::world])
-    total = max(1, epochs * n_per_epoch)
-    spent = {tr.name: 0.0 for tr in trainees} | {"teacher": 0.0}
-    step, t_start = 0, time.perf_counter()
+        progress: Callable[..., Iterable] | None = None, log: Callable[[str], None] | None = None
+        ) -> dict[str, float]:
+    """Train all ``trainees`` for ``cfg.epochs``; ``batches(epoch)`` gives that epoch's global batches (the same
+    on every rank). Returns seconds spent per trainee (the shared teacher pass is reported as 'teacher')."""
+    dist = dist or Distributed()
     need_teacher = [tr for tr in trainees if tr.needs_teacher()]
     if need_teacher and teacher is None:
         raise ValueError(f"trainees {[t.name for t in need_teacher]} need a teacher")
-    for epoch in range(epochs):
+    for tr in trainees:
+        tr.model.to(device)
+        if tr.projections is not None:
+            tr.projections.to(device)
+        tr.optimizer = torch.optim.AdamW(tr.params(), lr=tr.lr, weight_decay=cfg.weight_decay)
+    n_per_epoch = len(batches(0))
+    total = max(1, cfg.epochs * n_per_epoch)
+    spent = {tr.name: 0.0 for tr in trainees} | {"teacher": 0.0}
+    step, t_start = 0, time.perf_counter()
+    for epoch in range(cfg.epochs):
         for tr in trainees:
             tr.model.train()
-        it = batches(epoch)[rank::world]
-        it = progress(it, len(it), f"epoch {epoch + 1}/{epochs}") if progress else it
+        it = batches(epoch)
+        it = progress(it, total=len(it), desc=f"epoch {epoch + 1}/{cfg.epochs}") if progress else it
         for ids, mask, target in it:
-            ids, mask, target = ids.to(acc.device), mask.to(acc.device), target.to(acc.device)
-            frac = step / total
+            idx, scale = dist.local_batch(np.arange(len(ids)))
+            ids, mask, target = ids[idx].to(device), mask[idx].to(device), target[idx].to(device)
             tf, hix, aix = None, {}, {}
             if need_teacher:
                 t0 = time.perf_counter()
-                with _autocast(device, bf16):
-                    tf, hix, aix = teacher_features(teacher, teacher_backbone, ids, mask, need_teacher,
-                                                    teacher_heads, need_teacher[0].causal)
+                with autocast(device, cfg.bf16):
+                    tf, hix, aix = teacher_features(teacher, ids, mask, need_teacher)
                 spent["teacher"] += time.perf_counter() - t0
             for tr in trainees:
                 t0 = time.perf_counter()
-                w = scheduled(tr.weights, frac, two_stage, tau_final)
-                with _autocast(device, bf16):
-                    loss, terms = distill_step(tr, ids, mask, target, tf, hix, aix, w)
-                if not math.isfinite(loss.item()):
-                    raise FloatingPointError(f"{tr.name}: non-finite loss at step {step}: {terms}")
-                for g in tr.optimizer.param_groups:
-                    g["lr"] = tr.lr * lr_factor(step, total)
-                tr.optimizer.zero_grad(set_to_none=True)
-                acc.backward(loss)
-                if world > 1 and tr.projections is not None:  # not inside the DDP wrapper: average by hand
-                    for p in tr.projections.parameters():
-                        if p.grad is not None:
-                            torch.distributed.all_reduce(p.grad)
-                            p.grad /= world
-                if grad_clip > 0:
-                    acc.clip_grad_norm_(tr.params(), grad_clip)
-                tr.optimizer.step()
-                tr.history.append({"step": step, "loss": loss.item()} | terms)
+                _step(tr, ids, mask, target, (tf, hix, aix), scheduled(tr.weights, step / total, two_stage, tau_final),
+                      scale, tr.lr * lr_factor(step, total, cfg.warmup), cfg, dist, device, step)
                 spent[tr.name] += time.perf_counter() - t0
             step += 1
-            if log and step % max(1, total // 10) == 0:
-                log(f"step {step}/{total} ({time.perf_counter() - t_start:.0f} s)")
         if log:
             log(f"epoch {epoch + 1}: " + ", ".join(
-                f"{tr.name}={np.mean([h['loss'] for h in tr.history[-n_per_epoch:]]):.3f}" for tr in trainees))
+                f"{tr.name}={np.mean([h['loss'] for h in tr.history[-n_per_epoch:]]):.3f}" for tr in trainees)
+                + f" ({time.perf_counter() - t_start:.0f} s)")
     for tr in trainees:
-        tr.model = acc.unwrap_model(tr.model)
         tr.model.eval()
+        tr.optimizer = None  # free the optimiser state (students are evaluated, not trained, from here on)
     return spent
+
+
+def _step(tr: Trainee, ids, mask, target, teacher_out, w: LossWeights, scale: float, lr: float, cfg: TrainConfig,
+          dist: Distributed, device: str, step: int) -> None:
+    """One optimiser step of one trainee on this rank's slice of the global batch."""
+    with autocast(device, cfg.bf16):
+        loss, terms = distill_step(tr, ids, mask, target, *teacher_out, w)
+    global_loss = dist.mean(scale * loss.item())  # the whole batch's loss; NaN on any rank reaches every rank
+    if not math.isfinite(global_loss):
+        raise FloatingPointError(f"{tr.name}: non-finite loss at step {step}: {terms}")
+    for g in tr.optimizer.param_groups:
+        g["lr"] = lr
+    tr.optimizer.zero_grad(set_to_none=True)
+    (loss * scale).backward()
+    params = tr.params()
+    dist.average_gradients(params)
+    if cfg.clip_norm > 0:
+        torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm)
+    tr.optimizer.step()
+    tr.history.append({"step": step, "loss": global_loss} | terms)
 
 
 @torch.no_grad()
 def predict(model: nn.Module, batches: list[Batch], device: str = "cpu", bf16: bool = False) -> torch.Tensor:
     """Logits of a classifier over ``batches``, concatenated in batch order."""
     model.eval()
-    dev = next(model.parameters()).device  # under accelerate each rank holds its model on its own device
+    dev = next(model.parameters()).device
     out = []
     for ids, mask, _ in batches:
-        with _autocast(device, bf16):
+        with autocast(device, bf16):
             out.append(model(ids.to(dev), mask.to(dev)).float().cpu())
     return torch.cat(out)
 
