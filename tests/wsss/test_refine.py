@@ -71,9 +71,12 @@ def test_bilateral_kernel_and_energy_value_and_gradient():
         assert float(e[b].detach()) == pytest.approx(float(-(sb * ws).sum()), rel=1e-5)
     # gradient w.r.t. the softmax output is the authors' -2 G (W S) / B
     prob = logits.softmax(1).detach().requires_grad_(True)
-    from paperzoo.wsss.refine import _DenseEnergy
+    from paperzoo.wsss.refine import _DenseEnergy, bilateral_features, bilateral_filter
 
+    feats = bilateral_features(img, 15.0, 3.0)
+    v = torch.rand(2, 3, 16, generator=g)
+    torch.testing.assert_close(bilateral_filter(feats, v, chunk=5), torch.einsum("bij,bkj->bki", k, v))  # chunked
     ones = torch.ones(2, 4, 4)
-    _DenseEnergy.apply(prob, k, gate, ones).backward()
+    _DenseEnergy.apply(prob, feats, gate, ones).backward()
     ws = torch.einsum("bij,bkj->bki", k, prob.detach().flatten(2)).view_as(prob) * gate.unsqueeze(1)
     torch.testing.assert_close(prob.grad, -2 * ws / 2)

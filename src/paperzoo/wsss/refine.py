@@ -118,22 +118,36 @@ def par_loop(par: PAR, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- energy loss
 
 
-def bilateral_kernel(images: Tensor, sigma_rgb: float, sigma_xy: float) -> Tensor:
-    """W (B, N, N) = exp(-|p_i - p_j|²/2σ_xy² - |I_i - I_j|²/2σ_rgb²) over the N = H·W pixels (0..255 colours)."""
+def bilateral_features(images: Tensor, sigma_rgb: float, sigma_xy: float) -> Tensor:
+    """f (B, N, 5) = (y / σ_xy, x / σ_xy, rgb / σ_rgb) of the N = H·W pixels (0..255 colours)."""
     b, _, h, w = images.shape
     yy, xx = torch.meshgrid(torch.arange(h, dtype=images.dtype, device=images.device),
                             torch.arange(w, dtype=images.dtype, device=images.device), indexing="ij")
     pos = torch.stack([yy, xx], -1).reshape(1, h * w, 2).expand(b, -1, -1) / sigma_xy
-    rgb = images.flatten(2).transpose(1, 2) / sigma_rgb
-    feats = torch.cat([pos, rgb], dim=-1)
-    return torch.exp(-0.5 * torch.cdist(feats, feats).pow(2))
+    return torch.cat([pos, images.flatten(2).transpose(1, 2) / sigma_rgb], dim=-1)
+
+
+def bilateral_kernel(images: Tensor, sigma_rgb: float, sigma_xy: float) -> Tensor:
+    """W (B, N, N) = exp(-|p_i - p_j|²/2σ_xy² - |I_i - I_j|²/2σ_rgb²) (small images only: N² entries)."""
+    f = bilateral_features(images, sigma_rgb, sigma_xy)
+    return torch.exp(-0.5 * torch.cdist(f, f).pow(2))
+
+
+def bilateral_filter(feats: Tensor, values: Tensor, chunk: int = 2048) -> Tensor:
+    """(W v) (B, K, N) for values (B, K, N), W built from `feats` one block of `chunk` rows at a time (the
+    dense kernel of a 224 x 224 image would not fit in memory)."""
+    out = torch.empty_like(values)
+    for start in range(0, feats.shape[1], chunk):
+        rows = torch.exp(-0.5 * torch.cdist(feats[:, start:start + chunk], feats).pow(2))  # (B, n, N)
+        out[..., start:start + chunk] = torch.einsum("bij,bkj->bki", rows, values)
+    return out
 
 
 class _DenseEnergy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, seg: Tensor, kernel: Tensor, gate: Tensor, roi: Tensor) -> Tensor:
+    def forward(ctx, seg: Tensor, feats: Tensor, gate: Tensor, roi: Tensor) -> Tensor:
         s = seg * roi.unsqueeze(1)
-        ws = torch.einsum("bij,bkj->bki", kernel, s.flatten(2)).view_as(s) * gate.unsqueeze(1)
+        ws = bilateral_filter(feats, s.flatten(2)).view_as(s) * gate.unsqueeze(1)
         ctx.save_for_backward(ws, roi)
         return -(s * ws).sum() / seg.shape[0]
 
@@ -155,8 +169,8 @@ def dense_energy_loss(images: Tensor, logits: Tensor, pseudo: Tensor, sigma_rgb:
     lab = F.interpolate(pseudo[:, None].float(), size=size, mode="nearest")[:, 0]
     roi = torch.ones_like(lab)
     gate = (roi - prob.max(dim=1).values.detach()).masked_fill(lab == ignore, 1.0).clamp_min(0)
-    kernel = bilateral_kernel(img, sigma_rgb, sigma_xy * scale)
-    return torch.stack([_DenseEnergy.apply(prob[i:i + 1], kernel[i:i + 1], gate[i:i + 1], roi[i:i + 1])
+    feats = bilateral_features(img, sigma_rgb, sigma_xy * scale)
+    return torch.stack([_DenseEnergy.apply(prob[i:i + 1], feats[i:i + 1], gate[i:i + 1], roi[i:i + 1])
                         for i in range(prob.shape[0])])
 
 
