@@ -92,3 +92,21 @@ def test_face_report_is_plain_json():
 
     f = Face((1.0, 2.0, 3.0, 4.0), 0.5, "hog", points=np.zeros((68, 2)))
     assert json.loads(json.dumps(f.as_dict()))["landmarks"] == 68
+
+
+def test_dlib_five_points_become_region_anchors(template_face):
+    from paperzoo.deid.detect import anchors_from_dlib5
+    from paperzoo.deid.regions import region_mask
+
+    p = template_face.points
+    five = anchors_from_dlib5(p[[45, 42, 36, 39, 33]])
+    assert np.allclose(five[0], (p[36] + p[39]) / 2) and np.allclose(five[1], (p[42] + p[45]) / 2)
+    assert five[3][1] > five[2][1] and five[3][0] < five[4][0]  # mouth corners below the nose, left to right
+    face = Face(template_face.box, 1.0, "hog", points=p[[45, 42, 36, 39, 33]], points5=five)
+    assert region_mask((200, 200, 3), face, ("periocular",))[88, 70]
+
+
+def test_five_point_detector_fills_anchors(astronaut):
+    rgb, ref = astronaut
+    faces = make_detector("hog", landmarks=5).detect(rgb)
+    assert faces and faces[0].points.shape == (5, 2) and faces[0].points5.shape == (5, 2)

@@ -75,11 +75,11 @@ def anonymise(samples: list[Sample], faces: list[FaceCrop], make: Callable[[str,
     return out
 
 
-def swap_donors(faces: list[FaceCrop], target: int, k: int, rng: np.random.Generator) -> Swap:
+def swap_donors(faces: list[FaceCrop], target: int, k: int, rng: np.random.Generator, level: float = 1.0) -> Swap:
     """A k-Same swap for face `target` with k donors of other identities, chosen at random."""
     others = [i for i, f in enumerate(faces) if f.identity != faces[target].identity]
     chosen = rng.choice(others, size=min(k, len(others)), replace=False) if others else []
-    return Swap([(faces[i].rgb, faces[i].face.points) for i in chosen], k=k)
+    return Swap([(faces[i].rgb, faces[i].face.points) for i in chosen], k=k, level=level)
 
 
 def identity_metrics(variants: dict[str, list[np.ndarray]], samples: list[Sample], probe_idx: list[int],

@@ -40,7 +40,8 @@ def _inputs(paths: list[Path]) -> list[Path]:
     return files
 
 
-def _mask_for(path: Path, mask: Path | None, mask_dir: Path | None, shape) -> object:
+def _mask_for(path: Path, mask: Path | None, mask_dir: Path | None, shape):
+    """The keep-mask for `path` (bool array) from --mask or --mask-dir, or None."""
     from paperzoo.deid.images import read_mask
 
     if mask is not None:
@@ -72,6 +73,7 @@ def anonymize(
     force: bool = typer.Option(False, help="overwrite existing outputs in --out"),
 ) -> None:
     """De-identify photos: anonymise every face, keep the medical regions bit for bit, write a JSON report."""
+    from paperzoo.core.io import atomic_write_text
     from paperzoo.deid.images import read_image, write_image
     from paperzoo.deid.pipeline import Deidentifier
     from paperzoo.deid.regions import parse_regions
@@ -96,7 +98,7 @@ def anonymize(
             result = deid.run(pic, _mask_for(path, mask, mask_dir, pic.rgb.shape[:2]))
             out.mkdir(parents=True, exist_ok=True)
             write_image(target, pic, result.rgb)
-            sidecar.write_text(json.dumps({**result.report, "output": str(target)}, indent=2) + "\n")
+            atomic_write_text(sidecar, json.dumps({**result.report, "output": str(target)}, indent=2) + "\n")
             done += 1
             typer.echo(f"{path}: {len(result.report['faces'])} face(s) anonymised ({method}, kept "
                        f"{','.join(deid.composer.keep) or 'nothing'}) -> {target}")

@@ -111,6 +111,8 @@ class Detector:
             return f"smaller than {self.min_size} px"
         if self.landmarks:
             face.points = landmarks(rgb, face.box, self.landmarks)
+            if self.landmarks == 5 and face.points5 is None:
+                face.points5 = anchors_from_dlib5(face.points)
         if self.filter_implausible and face.points is not None and len(face.points) == 68:
             return plausible(face.points, face.box)
         return None
@@ -221,6 +223,15 @@ def landmarks(rgb: np.ndarray, box: Box, points: int = 68) -> np.ndarray:
     """(points, 2) landmark coordinates from dlib's shape predictor run on `box`."""
     shape = models.shape_predictor(points)(rgb, _rect(box))
     return np.array([(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)], dtype=np.float64)
+
+
+def anchors_from_dlib5(p: np.ndarray) -> np.ndarray:
+    """dlib's 5 points (eye corners 45, 42, 36, 39 and nose base 33) -> CenterFace-style anchors: eye centres
+    (image left, right), nose, mouth corners (estimated below the nose, 0.8 eye distance apart)."""
+    left, right, nose = (p[2] + p[3]) / 2, (p[0] + p[1]) / 2, p[4]
+    axis = right - left
+    mouth = nose + (nose - (left + right) / 2) * 0.8
+    return np.stack([left, right, nose, mouth - 0.4 * axis, mouth + 0.4 * axis])
 
 
 def _shape(points: np.ndarray, box: Box):

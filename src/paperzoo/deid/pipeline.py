@@ -40,10 +40,10 @@ def load_donors(folder: Path, detector: Detector, limit: int = 8) -> list[tuple[
     for path in sorted(folder.iterdir()):
         if len(donors) >= limit or not path.is_file():
             continue
-        faces = detector.detect(read_image(path).rgb)
+        rgb = read_image(path).rgb
+        faces = detector.detect(rgb)
         if faces:
-            face = max(faces, key=lambda f: f.width)
-            donors.append((read_image(path).rgb, face.points))
+            donors.append((rgb, max(faces, key=lambda f: f.width).points))
     if not donors:
         raise UserError(f"--donors {folder}: no face found in any photo there")
     return donors

@@ -72,13 +72,10 @@ def train_classifier(train, faces, classes, cfg, ctx: RunContext):
 
 
 def anonymise_all(test, faces, a, rng, ctx: RunContext):
-    donors = {i: B.swap_donors(faces, i, a.swap_k, rng) for i in range(len(faces))}
+    donors = {i: B.swap_donors(faces, i, a.swap_k, rng, a.level) for i in range(len(faces))}
 
     def make(method: str, i: int):
-        if method == "swap":
-            donors[i].level = a.level
-            return donors[i]
-        return ANONYMIZERS[method](level=a.level)
+        return donors[i] if method == "swap" else ANONYMIZERS[method](level=a.level)
 
     return B.anonymise(test, faces, make, list(a.methods), tuple(a.keep), a.feather, a.blend, ctx.progress)
 
