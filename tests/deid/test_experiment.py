@@ -79,3 +79,27 @@ def test_claims_fail_or_stay_unevaluated_honestly():
     del m["reid_lo.swap_medaware"]
     assert next(c for c in evaluate_claims(m, ClaimsConfig(), {}) if "falls to chance" in c.claim).verdict == \
         "not evaluated"
+
+
+def test_mema_folder_runs_with_cross_fitted_classifier(tmp_path, monkeypatch):
+    import shutil
+
+    from paperzoo.core import registry
+    from paperzoo.core.data import require
+    from paperzoo.deid.experiment import EXPERIMENT
+
+    monkeypatch.setattr(registry, "_EXPERIMENTS", {"deid": EXPERIMENT})
+    monkeypatch.setattr(registry, "_discovered", True)
+    (tmp_path / "mema" / "images").mkdir(parents=True)
+    fr, ins = require("deid-face-recognition"), require("deid-insightface")
+    rows = [(fr / "obama.jpg", "obama", "none"), (fr / "obama2.jpg", "obama", "redness"),
+            (fr / "biden.jpg", "biden", "redness"), (ins / "Tom_Hanks_54745.png", "hanks", "none")]
+    for path, *_ in rows:
+        shutil.copy(path, tmp_path / "mema" / "images" / path.name)
+    (tmp_path / "mema" / "labels.csv").write_text("image,identity,sign\n" + "".join(
+        f"{p.name},{i},{s}\n" for p, i, s in rows))
+    rec = run_experiment("deid", preset="smoke", out=tmp_path / "run", seed=0,
+                         overrides={"data.source": "mema", "data.path": str(tmp_path / "mema")})
+    m = rec["metrics"]
+    assert m["n_faces"] == 4 and m["n_identities"] == 3 and m["n_classes"] == 2
+    assert m["reid.none_face"] == 1.0 and m["ssim_roi.swap_medaware"] == 1.0

@@ -44,11 +44,16 @@ class SignClassifier:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        self.model = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=self.max_iter))
-        self.model.fit(chip_features(chips, self.cell), np.asarray(labels))
+        labels = np.asarray(labels)
+        self.constant = int(labels[0]) if len(np.unique(labels)) == 1 else None  # one class: predict it
+        if self.constant is None:
+            self.model = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=self.max_iter))
+            self.model.fit(chip_features(chips, self.cell), labels)
         return self
 
     def predict(self, chips, identities=None) -> np.ndarray:
+        if self.constant is not None:
+            return np.full(len(chips), self.constant, dtype=int)
         return np.asarray(self.model.predict(chip_features(chips, self.cell)), dtype=int)
 
 
