@@ -104,6 +104,9 @@ SOURCES: dict[str, DataSource] = {
                    deb_package="opencv-doc", relpath="usr/share/doc/opencv-doc/examples/data"),
         DataSource("wsss-textures", ("wsss",), "brick, grass and gravel textures bundled with scikit-image",
                    pip_package="skimage", pip_dist="scikit-image", relpath="data/brick.png"),
+        DataSource("stereo-motorcycle", ("vlngen",), "Middlebury 2014 Motorcycle stereo pair with true disparity "
+                   "(bundled with scikit-image; the warp check)", pip_package="skimage", pip_dist="scikit-image",
+                   relpath="data/motorcycle_disp.npz", needed_for="optional"),
     ]
 }
 

@@ -1,7 +1,8 @@
 """The paper's claims, decided from what the run measured (spec: ../shared/specs/vlngen.md).
 
-Consistency claims compare modes over the measured scenes (paired by scene); navigation claims compare
-augmentations over agent seeds (paired by seed). Both use `core.claims.beats`, so a difference within the
+Consistency claims compare modes over the measured scenes (paired by scene: the evidence's "over seeds" reads
+"over scenes" there); navigation claims compare augmentations over agent seeds (paired by seed). Both use
+`core.claims.beats`, so a difference within the
 noise is "not distinguishable", and one scene or one seed is "not evaluated".
 """
 
@@ -26,11 +27,11 @@ def evaluate_claims(m: dict[str, float], c: ClaimsConfig, per_scene: dict[str, d
         xa, xb = per_scene.get(key, {}).get(a, []), per_scene.get(key, {}).get(b, [])
         book.add(beats(claim, xa, xb, names=(a, b), alpha=c.alpha, higher_is_better=False))
 
-    lower("world-consistent generation has a lower reprojection error than per-view generation",
+    lower("world-consistent generation has a lower reprojection error than per-view generation (paired over scenes)",
           "reproj_err", "wcgen", "independent")
-    lower("world-consistent generation has a lower seam error at the 11<->0 wrap than per-view generation",
+    lower("world-consistent generation has a lower seam error at the wrap than per-view generation (over scenes)",
           "seam_err", "wcgen", "independent")
-    lower("true-pose warping (ours) is more consistent across viewpoints than the authors' heuristic",
+    lower("true-pose warping (ours) is more consistent across viewpoints than the authors' code (over scenes)",
           "reproj_err", "wcgen", "wcgen_authors")
 
     def better(claim: str, key: str, a: str, b: str) -> None:

@@ -68,6 +68,22 @@ def _read_json(path: Path, what: str) -> Any:
         raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); expected {what}") from None
 
 
+def _read_list(path: Path, what: str) -> list:
+    """A JSON file holding a non-empty list, or a DataError naming the file and `what` was expected."""
+    data = _read_json(path, what)
+    if not isinstance(data, list) or not data:
+        raise DataError(f"{path}: expected a non-empty JSON list, got {type(data).__name__}; expected {what}")
+    return data
+
+
+def write_json(path: Path, items: list[dict[str, Any]]) -> Path:
+    """R2R episodes or a trajectory list, written atomically."""
+    return atomic_write_json(Path(path), items)
+
+
+write_r2r = write_trajectories = write_json
+
+
 def write_connectivity(path: Path, graph: Graph, camera_height: float = 1.5) -> Path:
     n = len(graph.ids)
     adj = np.zeros((n, n), dtype=bool)
@@ -88,9 +104,7 @@ def read_connectivity(path: Path, scan: str | None = None) -> Graph:
     """A scan's graph from `<scan>_connectivity.json` (only viewpoints marked `included`)."""
     path = Path(path)
     what = "a Matterport connectivity list [{image_id, pose[16], included, unobstructed[N]}]"
-    data = _read_json(path, what)
-    if not isinstance(data, list) or not data:
-        raise DataError(f"{path}: expected a non-empty JSON list; got {type(data).__name__}; expected {what}")
+    data = _read_list(path, what)
     n = len(data)
     for k, item in enumerate(data):
         if not isinstance(item, dict) or not {"image_id", "pose", "unobstructed"} <= set(item):
@@ -110,18 +124,12 @@ def read_connectivity(path: Path, scan: str | None = None) -> Graph:
     return Graph(name, ids, pos, edges)
 
 
-def write_r2r(path: Path, episodes: list[dict[str, Any]]) -> Path:
-    return atomic_write_json(Path(path), episodes)
-
-
 @loader("vlngen.r2r", suffix=".json", doc="R2R episodes JSON")
 def read_r2r(path: Path) -> list[dict[str, Any]]:
     """R2R episodes, each with scan, path (viewpoint ids), heading and instructions."""
     path = Path(path)
     what = "an R2R list [{scan, path_id, path: [viewpoint ids], heading, instructions: [text]}]"
-    data = _read_json(path, what)
-    if not isinstance(data, list) or not data:
-        raise DataError(f"{path}: expected a non-empty JSON list of episodes; {what}")
+    data = _read_list(path, what)
     for k, ep in enumerate(data):
         if not isinstance(ep, dict) or not {"scan", "path", "instructions"} <= set(ep):
             raise DataError(f"{path}: episode {k} lacks scan, path or instructions; expected {what}")
@@ -153,18 +161,12 @@ def check_episodes(episodes: list[dict[str, Any]], graphs: dict[str, Graph], sou
                             f"unreachable from {ep['path'][0]} in scan {scan!r}'s graph")
 
 
-def write_trajectories(path: Path, items: list[dict[str, Any]]) -> Path:
-    return atomic_write_json(Path(path), items)
-
-
 @loader("vlngen.trajectories", suffix=".json", doc="WCGEN trajectory list JSON")
 def read_trajectories(path: Path) -> list[dict[str, Any]]:
     """[{instruction_id, path: ["scan/viewpoint/view.jpg", ...]}], each image path checked for its layout."""
     path = Path(path)
     what = 'a list [{"instruction_id": ..., "path": ["<scan>/<viewpoint>/<view 0-35>.jpg", ...]}]'
-    data = _read_json(path, what)
-    if not isinstance(data, list) or not data:
-        raise DataError(f"{path}: expected a non-empty JSON list; {what}")
+    data = _read_list(path, what)
     for k, item in enumerate(data):
         if not isinstance(item, dict) or "instruction_id" not in item or not isinstance(item.get("path"), list):
             raise DataError(f"{path}: entry {k} lacks instruction_id or a path list; expected {what}")

@@ -7,7 +7,8 @@ Consistency (images in [0, 1], errors are mean absolute RGB differences over the
                   level views facing the walking direction (within 60 deg)
     seam          the same between the last and first view of the rotation (the 11 <-> 0 wrap in generation order)
     up/down       between each level view and the +-30 deg views above and below it
-    depth         median |Z_warp - Z_B| / Z_B of the generator's depth warped with the mode's own pose model
+    depth         median |Z_warp - Z_B| / Z_B of the generator's depth warped with the mode's own pose model, in the
+                  view B was entered by, from the viewpoint it was generated from (median over steps, mean over scenes)
 
 Navigation over the graph's geodesic distances d (shortest paths, metres), R = reference path, Q = the agent's:
 
@@ -91,7 +92,8 @@ def updown_error(gen: Generated, pos: np.ndarray, depth: np.ndarray, cam: Camera
 
 def depth_error(method, gen_a: Generated, gen_b: Generated, pos_a: np.ndarray, pos_b: np.ndarray,
                 rel_heading: float, cam: Camera) -> float:
-    """Median relative depth disagreement after warping A's generator depth with the mode's pose model."""
+    """Median relative depth disagreement in B's entry view after warping A's generator depth with the mode's
+    pose model (A = the viewpoint B was generated from, `rel_heading` = the turn between their entry headings)."""
     t = gen_b.entry_view
     R_t, t_t = method.pose(t, pos_b, pos_a, rel_heading)
     parts = [warp(gen_a.depth[v][..., None], gen_a.depth[v], cam.K, view_rotation(v), pos_a, cam.K, R_t, t_t)
