@@ -107,8 +107,10 @@ def train_and_evaluate(cfg: WsssConfig, train, val, ctx: RunContext) -> dict[tup
     return out
 
 
-def method_scores(r: dict[str, Any], val_labels: np.ndarray) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Headline numbers of one (method, seed) and the per-image scores the claims bootstrap over."""
+def method_scores(r: dict[str, Any], val_labels: np.ndarray,
+                  n_patch: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Headline numbers of one (method, seed) and the per-image scores the claims bootstrap over (far
+    activation per image: far-activated patches / the `n_patch` patches of an image)."""
     pseudo, seg, crf = (r[k].numpy() for k in ("pseudo", "seg", "crf"))
     art, far, cls = r["artifact"].numpy(), r["far"].numpy(), r["cls"].numpy()
     tp, tn = ((cls == 1) & (val_labels == 1)).sum(), ((cls == 0) & (val_labels == 0)).sum()
@@ -116,7 +118,6 @@ def method_scores(r: dict[str, Any], val_labels: np.ndarray) -> tuple[dict[str, 
     head = {"pseudo_miou": SM.miou(pseudo.sum(0)), "seg_miou": SM.miou(seg.sum(0)),
             "seg_miou_crf": SM.miou(crf.sum(0)), "artifact_rate": art[:, 0].sum() / max(1, art[:, 1].sum()),
             "far_activation": far[:, 0].sum() / max(1, far[:, 1].sum()), "cls_bal_acc": float(balanced)}
-    n_patch = max(1.0, float(far[:, 1].max(initial=1)))
     per_image = {"pseudo_miou": np.array([SM.image_miou(c) for c in pseudo]),
                  "seg_miou": np.array([SM.image_miou(c) for c in seg]),
                  "artifact_rate": art[:, 0] / np.maximum(1, art[:, 1]), "far_activation": far[:, 0] / n_patch}
@@ -131,7 +132,7 @@ def summarise(results, cfg: WsssConfig, class_names, val_labels) -> tuple[dict[s
     for name in cfg.methods:
         for seed in cfg.seeds:
             r = results[(name, seed)]
-            head, images = method_scores(r, val_labels)
+            head, images = method_scores(r, val_labels, (cfg.data.size // cfg.model.patch) ** 2)
             for k, v in head.items():
                 per_seed.setdefault(k, {}).setdefault(name, []).append(float(v))
             for split, key in (("pseudo", "pseudo_iou"), ("seg", "seg_iou")):
