@@ -8,9 +8,10 @@ Solids (walls, furniture) by the slab test, the shell (floor, ceiling, outer wal
     shell: t = min_axis max(t1, t2)                                 (the exit from the room box)
     shade = albedo(texture(material, surface coords)) * (0.6 + 0.4 max(0, n . l))   (view-independent Lambert)
 
-Each view tests only the boxes inside its frustum (bounding-sphere culling). Batched in torch over pixels, so it
-uses every intra-op thread. `trimesh` (+ `embreex`) ray casting over the same triangles is an optional back-end
-(`backend="trimesh"`), and the reference that the tests and `benchmarks/vlngen_render.py` compare against.
+Small views test every box against every ray at once; from 96x96 on, each box is tested only on the pixel block
+its projection covers. Batched in torch over pixels, so it uses every intra-op thread. `trimesh_depth` casts the
+same rays with trimesh (+ `embreex`) over the scene's triangles: the depth-only reference that the tests and
+`benchmarks/vlngen_render.py` compare against.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ import numpy as np
 from .camera import N_HEADINGS, Camera, heading_of, neighbour_view, view_index, view_rotation
 from .generators import Generator
 from .render import Views
-from .warp import Warped, cloud, rotate_view, splat, splat_cloud
+from .warp import Warped, cloud, rotate_view, splat_cloud
 
 
 @dataclass
@@ -244,5 +244,4 @@ class IndependentGen(WCGen):
 
 MODES: dict[str, type[WCGen]] = {c.name: c for c in (WCGen, AuthorsWCGen, IndependentGen)}
 
-__all__ = ["MODES", "AuthorsWCGen", "Generated", "IndependentGen", "WCGen", "bfs_order", "fixed_mask", "merge",
-           "splat"]  # splat re-exported for readers of the docstring
+__all__ = ["MODES", "AuthorsWCGen", "Generated", "IndependentGen", "WCGen", "bfs_order", "fixed_mask", "merge"]
