@@ -16,7 +16,7 @@ from .claims import ClaimsConfig, evaluate_claims
 from .data import DataConfig, load_data
 from .evaluate import EvalConfig, example_maps, pseudo_scores, seg_scores
 from .figures import draw_figures
-from .methods import METHODS
+from .methods import METHODS, Method
 from .model import ViTConfig
 from .report import record_tables, report_sections
 from .train import LossConfig, TrainConfig, train_method
@@ -59,7 +59,7 @@ class WsssConfig:
             raise ValueError(f"data.size ({self.data.size}) must be a multiple of model.patch ({self.model.patch})")
         if self.model.dim % self.model.heads:
             raise ValueError(f"model.dim ({self.model.dim}) must be divisible by model.heads ({self.model.heads})")
-        if any(METHODS[n].regularisers is not METHODS["lam"].regularisers for n in self.methods) and grid <= 2 * m:
+        if any(type(METHODS[n]).regularisers is not Method.regularisers for n in self.methods) and grid <= 2 * m:
             raise ValueError(f"loss.une_window={self.loss.une_window} needs a patch grid larger than {2 * m}; "
                              f"data.size / model.patch = {grid}: lower loss.une_window or model.patch")
         if len(set(self.methods)) != len(self.methods):
