@@ -69,3 +69,24 @@ def test_mema_folder_with_csv_or_json_labels(tmp_path, astronaut):
     (folder / "labels.csv").write_text("image,identity,sign\nmissing.png,p1,none\n")
     with pytest.raises(DataError, match="missing.png"):
         load_mema(folder)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sign_classifier_of_the_quick_preset_ends_above_chance(seed):
+    from paperzoo.core.metrics import near_chance
+    from paperzoo.deid.benchmark import signed_images
+    from paperzoo.deid.data import load_offline_faces
+    from paperzoo.deid.detect import face_chip, make_detector
+
+    faces = _faces_cache.setdefault("f", load_offline_faces(make_detector("centerface"), 160, 4, log=lambda m: None))
+    rng = np.random.default_rng(seed)
+    train = signed_images(faces, list(SIGNS), 3, rng)
+    test = signed_images(faces, list(SIGNS), 1, rng)
+    chips = [face_chip(img, faces[i].face, 64) for i, _, img, _ in train]
+    clf = SignClassifier(len(SIGNS)).fit(chips, [label for _, label, _, _ in train])
+    pred = clf.predict([face_chip(img, faces[i].face, 64) for i, _, img, _ in test])
+    acc = float(np.mean(pred == np.array([label for _, label, _, _ in test])))
+    assert not near_chance(acc, len(SIGNS), len(test)), acc
+
+
+_faces_cache: dict = {}
