@@ -2,10 +2,12 @@
 once, and match the single-process run.
 
 Tolerance: the smoke students have no dropout and the teacher is built on rank 0 only, so two processes compute
-the single-process gradients up to float summation order (each rank sums over half of the batch, then the
-halves are averaged). The first step's losses (same weights, same batch) agree to 1e-5 relative; training
-amplifies the rounding differences a little, so loss curves agree to 5e-3 relative (measured: < 1e-3),
-classification accuracies to one test example and perplexities to 1e-3 relative.
+the single-process update up to two effects: float summation order, and the per-token loss terms (feature,
+attention), which each rank averages over its own valid tokens, as DistributedDataParallel training does: with
+padding, a rank's share of the tokens differs slightly from its share of the examples. The first step's losses
+(same weights, same batch) therefore agree to 1e-3 relative (measured: 1.4e-4), the loss curves to 5e-3
+(measured: < 1e-3), classification accuracies to one test example, and perplexities (LM windows are unpadded
+and equally long, so only the summation order differs) to 1e-3 relative.
 """
 
 import json
@@ -38,7 +40,7 @@ def test_two_processes_match_one(tmp_path, exp):
     log = (tmp_path / "two" / "run.log").read_text()
     assert log.count("2 processes") == 1 and log.count("done in") == 1  # only rank 0 writes
     two_losses, one_losses = _first_and_all(tmp_path / "two"), _first_and_all(tmp_path / "one")
-    assert np.allclose(two_losses[0], one_losses[0], rtol=1e-5)
+    assert np.allclose(two_losses[0], one_losses[0], rtol=1e-3)
     assert np.allclose(two_losses[1], one_losses[1], rtol=5e-3)
     m2, m1 = rec["metrics"], one["metrics"]
     if exp == "distill":

@@ -3,6 +3,7 @@ no KD, Hinton KD, DistilBERT-, TinyBERT-style losses and the paper's joint loss 
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -83,6 +84,7 @@ class StudentConfig:
 
 @dataclass
 class TrainConfig(BaseTrainConfig):
+    epochs: int = param(1, ge=1, doc="passes over the training set, per seed")
     methods: list[str] = param(factory=lambda: list(ALL_METHODS), choices=ALL_METHODS, nonempty=True,
                                doc="students trained (in lockstep, from the same initial weights)")
     save: list[str] = param(factory=lambda: ["paper"], choices=ALL_METHODS,
@@ -153,7 +155,8 @@ def students_over_seeds(cfg: DistillConfig, teacher: EncoderClassifier, train: D
             curves = {tr.name: [h["loss"] for h in tr.history] for tr in trainees}
             save_students(cfg, trainees, tok, labels, ctx)
             m_eff = efficiency(teacher, trainees[0].model, ts.encoded, cfg.train, ctx)
-        ctx.log(f"seed {seed}: " + ", ".join(f"{tr.name} {per_seed[f'acc.{tr.name}'][-1]:.3f}" for tr in trainees))
+        ctx.log(f"seed {seed}: " + ", ".join(f"{tr.name} {per_seed[f'acc.{tr.name}'][-1]:.3f}" for tr in trainees)
+                + f" (process CPU so far {time.process_time():.0f} s)")
     return per_seed, curves, m_eff
 
 

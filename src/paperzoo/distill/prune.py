@@ -25,7 +25,7 @@ from .layermap import uniform_map
 def block_influence(model: nn.Module, windows: torch.Tensor, batch_size: int = 8) -> np.ndarray:
     """BI of every block of a decoder (``model.model.layers``), averaged over the tokens of `windows`."""
     blocks = model.model.layers
-    sums, n = np.zeros(len(blocks)), 0
+    sums = np.zeros(len(blocks))
 
     def hook(i):
         def fn(_m, inp, out):
@@ -33,7 +33,14 @@ def block_influence(model: nn.Module, windows: torch.Tensor, batch_size: int = 8
             sums[i] += float((1 - nn.functional.cosine_similarity(a, b, dim=-1)).sum())
         return fn
 
-    handles = [blk.register_forward_hook(hook(i)) for i, blk in enumerate(blocks)]
+    n = _run_hooked(model, windows, batch_size, [(blk, hook(i)) for i, blk in enumerate(blocks)])
+    return sums / max(n, 1)
+
+
+def _run_hooked(model: nn.Module, windows: torch.Tensor, batch_size: int, hooks: list) -> int:
+    """Forward `windows` through `model` with forward hooks (module, fn) attached; returns the token count."""
+    handles = [module.register_forward_hook(fn) for module, fn in hooks]
+    n = 0
     try:
         model.eval()
         for i in range(0, len(windows), batch_size):
@@ -43,7 +50,7 @@ def block_influence(model: nn.Module, windows: torch.Tensor, batch_size: int = 8
     finally:
         for h in handles:
             h.remove()
-    return sums / max(n, 1)
+    return n
 
 
 def select_layers(kind: str, n_keep: int, n_teacher: int, influence: np.ndarray | None = None) -> list[int]:
@@ -88,23 +95,15 @@ def cut_student(teacher: nn.Module, keep: list[int]) -> nn.Module:
 @torch.no_grad()
 def mlp_importance(model: nn.Module, windows: torch.Tensor, batch_size: int = 8) -> list[torch.Tensor]:
     """Per kept block, the mean |activation| of each MLP neuron (input of down_proj) over `windows`."""
-    paths = [f"model.layers.{i}.mlp.down_proj" for i in range(len(model.model.layers))]
-    sums = [torch.zeros(model.model.layers[i].mlp.down_proj.in_features) for i in range(len(paths))]
-    n = 0
-    handles = []
-    for i, p in enumerate(paths):
-        def fn(_m, inp, _out, i=i):
+    downs = [blk.mlp.down_proj for blk in model.model.layers]
+    sums = [torch.zeros(d.in_features) for d in downs]
+
+    def hook(i):
+        def fn(_m, inp, _out):
             sums[i] += inp[0].float().abs().reshape(-1, inp[0].shape[-1]).sum(0).cpu()
-        handles.append(model.get_submodule(p).register_forward_hook(fn))
-    try:
-        model.eval()
-        for b in range(0, len(windows), batch_size):
-            x = windows[b:b + batch_size]
-            model(input_ids=x, attention_mask=torch.ones_like(x))
-            n += x.numel()
-    finally:
-        for h in handles:
-            h.remove()
+        return fn
+
+    n = _run_hooked(model, windows, batch_size, [(d, hook(i)) for i, d in enumerate(downs)])
     return [s / max(n, 1) for s in sums]
 
 
