@@ -1,62 +1,203 @@
-"""Same small federation on both engines: identical final metrics, rounds/s ratio.
+"""fedga's in-process engine against the way single-machine FL libraries simulate, and at scale.
 
-    python benchmarks/fedga_engines.py [--rounds 5] [--dataset mnist] [--algo fedga]
+    python benchmarks/fedga_engines.py sequential [--rounds 10] [--model mlp|lenet] [--algo fedga]
+    python benchmarks/fedga_engines.py scale [--clients 1000] [--per-round 100] [--rounds 20] [--flower-rounds 2]
+    python benchmarks/fedga_engines.py flower [--rounds 5]
 
-In-process: the round's clients trained together (one bmm per layer). Flower: ServerApp + ClientApps simulated
-on Ray (loopback, telemetry off); rounds/s is measured between aggregations, so Ray start-up is excluded.
+sequential  the same federation (partition, initial model, client sampling, every client's batch order) trained
+            by (a) the in-process engine (the round's clients batched: one bmm per layer for the MLP) and (b) a
+            plain sequential per-client PyTorch loop, as PFLlib / FL-bench simulate: for each sampled client a
+            fresh nn.Module, torch.optim.SGD, loss.backward(), clip_grad_norm_, then the unweighted mean. Both at
+            one torch thread (also the peer loop at torch's default). Prints rounds/s, the ratio, and how equal the
+            final metrics and weights are. LeNet runs on CIFAR-shaped synthetic images (no CIFAR ships offline).
+scale       MNIST, 1000 clients, 100 per round: in-process rounds/s and peak memory (RSS), then Flower's simulation
+            (Ray, loopback) at the same size for fewer rounds, peak RSS summed over its processes.
+flower      the quick preset's engine check: in-process vs Flower simulation, 100 clients, 10 per round.
 """
 
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 
+import numpy as np
 import torch
 
-from paperzoo.fedga.client import LocalConfig
-from paperzoo.fedga.engine import run_inprocess
-from paperzoo.fedga.federation import DataConfig, FederationSpec, build
-from paperzoo.fedga.flower_engine import history_equal, run_flower
+from paperzoo.core.threads import torch_threads
+from paperzoo.fedga.baselines import make_algorithm
+from paperzoo.fedga.client import LocalConfig, batch_plan, client_generator, train_clients
+from paperzoo.fedga.data import FedData
+from paperzoo.fedga.federation import DataConfig, FederationSpec, build_server
+from paperzoo.fedga.models import build_model
 from paperzoo.fedga.server import FedConfig, Server
+
+
+def cifar_like(n_train: int = 20000, n_test: int = 2000, seed: int = 0) -> FedData:
+    """CIFAR-shaped synthetic images: a smooth template per class plus noise, in [0, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    templates = torch.nn.functional.interpolate(torch.rand(10, 3, 8, 8, generator=g), size=32, mode="bilinear")
+
+    def draw(n):
+        y = torch.randint(0, 10, (n,), generator=g)
+        return (0.6 * templates[y] + 0.4 * torch.rand(n, 3, 32, 32, generator=g)).clamp(0, 1), y
+
+    (x, y), (xt, yt) = draw(n_train), draw(n_test)
+    return FedData("cifar-like", x, y, xt, yt, 10)
+
+
+def make_server(model: str, algo: str, n_clients: int, per_round: int, rounds: int, alpha: float = 0.5) -> Server:
+    fed = FedConfig(n_clients=n_clients, clients_per_round=per_round, rounds=rounds, eval_every=rounds)
+    if model == "mlp":
+        return build_server(FederationSpec(DataConfig(dataset="mnist"), n_clients, alpha, 0, "mlp", algo), fed)
+    from paperzoo.fedga.federation import make_partition
+
+    data = cifar_like()
+    parts = make_partition(data.y_train.numpy(), DataConfig(), n_clients, alpha, 0, 10)
+    return Server(data, parts, make_algorithm(algo), fed, model, 0)
+
+
+def inprocess_round(server: Server, rnd: int, local: LocalConfig) -> None:
+    selected = server.sample(rnd)
+    payload = server.payload(rnd, selected)
+    states, _ = train_clients(server.model, server.state, [server.shard(c) for c in selected], rnd, server.seed,
+                              server.algo, local, server.data.n_classes, payload)
+    server.aggregate(rnd, states)
+
+
+def sequential_round(server: Server, rnd: int, local: LocalConfig, model_name: str) -> None:
+    """The peers' loop: one client after another, an nn.Module and torch.optim.SGD each, then the plain mean."""
+    selected = server.sample(rnd)
+    payload = server.payload(rnd, selected)
+    n_classes = server.data.n_classes
+    new_states = []
+    for cid in selected:
+        model = build_model(model_name, server.data.in_shape, n_classes)
+        model.load_state_dict(server.state)
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=local.lr, momentum=local.momentum)
+        idx = torch.from_numpy(server.parts[cid])
+        x, y = server.x_train[idx], server.y_train[idx]
+        counts = torch.bincount(y, minlength=n_classes).float().unsqueeze(0)
+        inputs = server.algo.client_inputs(payload, [cid], counts)
+        for b in batch_plan(len(idx), local.epochs, local.batch_size, client_generator(server.seed, rnd, cid)):
+            opt.zero_grad()
+            logits = model(x[b]).unsqueeze(0)
+            loss = server.algo.objective(logits, y[b].unsqueeze(0), torch.ones(1, len(b)), inputs)[0]
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), local.clip_norm)
+            opt.step()
+        new_states.append({n: t.detach() for n, t in model.state_dict().items()})
+    server.aggregate(rnd, {n: torch.stack([s[n] for s in new_states]) for n in server.state})
+
+
+def timed(server: Server, step, rounds: int) -> float:
+    """Rounds per second over ``rounds`` rounds (the first one warms caches and is not timed); evaluates at the end."""
+    step(server, 1)
+    t0 = time.perf_counter()
+    for rnd in range(2, rounds + 1):
+        step(server, rnd)
+    rate = (rounds - 1) / (time.perf_counter() - t0)
+    server.evaluate(rounds)
+    return rate
+
+
+def sequential(args) -> None:
+    local = LocalConfig()
+    runs = {}
+    with torch_threads(1):
+        a = make_server(args.model, args.algo, 100, 10, args.rounds)
+        runs["in-process (1 thread)"] = (timed(a, lambda s, r: inprocess_round(s, r, local), args.rounds), a)
+        b = make_server(args.model, args.algo, 100, 10, args.rounds)
+        runs["sequential loop (1 thread)"] = (timed(b, lambda s, r: sequential_round(s, r, local, args.model),
+                                                    args.rounds), b)
+    c = make_server(args.model, args.algo, 100, 10, args.rounds)
+    runs[f"sequential loop ({torch.get_num_threads()} threads)"] = (
+        timed(c, lambda s, r: sequential_round(s, r, local, args.model), args.rounds), c)
+    print(f"{args.model}, {args.algo}, MNIST-sized federation: 100 clients, 10 per round, {args.rounds} rounds")
+    for name, (rate, server) in runs.items():
+        h = server.history[-1]
+        print(f"  {name:<28} {rate:8.2f} rounds/s   final acc {h['acc']:.4f}  macro-F1 {h['f1']:.4f}")
+    base_rate, base = runs["in-process (1 thread)"]
+    for name, (rate, server) in list(runs.items())[1:]:
+        dw = max(float((base.state[n] - server.state[n]).abs().max()) for n in base.state)
+        same = base.history[-1]["acc"] == server.history[-1]["acc"]
+        print(f"  in-process / {name}: {base_rate / rate:.1f}x; identical final accuracy: {same}; "
+              f"largest weight difference {dw:.2e}")
+
+
+class PeakRSS:
+    """Peak resident memory of this process and all its descendants (sampled every 0.2 s)."""
+
+    def __enter__(self):
+        import psutil
+
+        self.peak, self._stop = 0, threading.Event()
+        me = psutil.Process()
+
+        def sample():
+            while not self._stop.is_set():
+                total = 0
+                for p in [me, *me.children(recursive=True)]:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+                time.sleep(0.2)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def scale(args) -> None:
+    from paperzoo.fedga.flower_engine import run_flower
+
+    local = LocalConfig()
+    with PeakRSS() as mem, torch_threads(1):
+        server = make_server("mlp", args.algo, args.clients, args.per_round, args.rounds)
+        rate = timed(server, lambda s, r: inprocess_round(s, r, local), args.rounds)
+    print(f"MNIST, {args.clients} clients, {args.per_round} per round, {args.algo}")
+    print(f"  in-process: {rate:.2f} rounds/s over {args.rounds} rounds, final acc {server.history[-1]['acc']:.4f}, "
+          f"peak RSS {mem.peak / 2**30:.2f} GiB")
+    spec = FederationSpec(DataConfig(dataset="mnist"), args.clients, 0.5, 0, "mlp", args.algo)
+    fed = FedConfig(n_clients=args.clients, clients_per_round=args.per_round, rounds=args.flower_rounds,
+                    eval_every=args.flower_rounds)
+    t0 = time.perf_counter()
+    with PeakRSS() as mem, torch_threads(1):
+        flower = run_flower(spec, fed)
+    print(f"  Flower simulation: {flower.rounds_per_s():.3f} rounds/s between aggregations over {args.flower_rounds} "
+          f"rounds ({time.perf_counter() - t0:.0f} s wall incl. Ray start and the query of {args.clients} nodes), "
+          f"peak RSS over all its processes {mem.peak / 2**30:.2f} GiB")
+
+
+def flower(args) -> None:
+    from paperzoo.fedga.sweep import check_task, engine_check
+
+    spec = FederationSpec(DataConfig(dataset="mnist"), 100, 0.5, 0, "mlp", args.algo)
+    m = engine_check(check_task(spec, FedConfig(), args.rounds, False))
+    print(f"in-process {m['rounds_per_s_inprocess']:.2f} rounds/s, Flower {m['rounds_per_s_flower']:.2f} rounds/s: "
+          f"{m['engine_speedup']:.1f}x; identical: {bool(m['engines_identical'])} (metrics "
+          f"{m['engines_max_metric_diff']:.2g}, weights {m['engines_max_weight_diff']:.2g})")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--dataset", default="mnist")
+    ap.add_argument("mode", choices=("sequential", "scale", "flower"), nargs="?", default="sequential")
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--model", choices=("mlp", "lenet"), default="mlp")
     ap.add_argument("--algo", default="fedga")
-    ap.add_argument("--alpha", type=float, default=0.5)
-    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--clients", type=int, default=1000)
+    ap.add_argument("--per-round", type=int, default=100)
+    ap.add_argument("--flower-rounds", type=int, default=2)
     args = ap.parse_args()
-
-    spec = FederationSpec(DataConfig(dataset=args.dataset), args.clients, args.alpha, 0, "mlp", args.algo,
-                          local=LocalConfig())
-    fed = FedConfig(n_clients=args.clients, clients_per_round=10, rounds=args.rounds, eval_every=1)
-    data, parts = build(spec)
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the sweep runs one thread per worker process; measure the same thing
-    t0 = time.perf_counter()
-    inproc = Server(data, parts, spec.algo, spec.algo_cfg, fed, spec.model, spec.seed)
-    run_inprocess(inproc, spec.local)
-    t_in = time.perf_counter() - t0
-    torch.set_num_threads(threads)
-
-    t0 = time.perf_counter()
-    flower = run_flower(spec, fed)
-    t_fl = time.perf_counter() - t0
-
-    same = history_equal(inproc.history, flower.history)
-    print(f"config: {args.dataset}, {args.algo}, alpha={args.alpha}, {args.clients} clients, 10/round, "
-          f"{args.rounds} rounds")
-    print(f"in-process: {inproc.rounds_per_s():8.2f} rounds/s  (wall {t_in:6.1f} s)  final acc "
-          f"{inproc.history[-1]['acc']:.4f}")
-    print(f"flower    : {flower.rounds_per_s():8.2f} rounds/s  (wall {t_fl:6.1f} s incl. Ray start)  final acc "
-          f"{flower.history[-1]['acc']:.4f}")
-    print(f"ratio in-process / flower: {inproc.rounds_per_s() / flower.rounds_per_s():.1f}x ; "
-          f"identical metrics: {same}")
-    if not same:
-        raise SystemExit("engines disagree")
+    np.seterr(all="ignore")
+    {"sequential": sequential, "scale": scale, "flower": flower}[args.mode](args)
 
 
 if __name__ == "__main__":

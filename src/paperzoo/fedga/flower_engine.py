@@ -43,7 +43,6 @@ def _flwr():
     import flwr.clientapp
     import flwr.serverapp
     import flwr.serverapp.strategy
-    import flwr.simulation
 
     return flwr
 
@@ -115,24 +114,25 @@ def make_client_app():
     return app
 
 
-def make_server_app(get_server, spec_json: str, outcome: dict, wait_s: float = 300.0):
-    """ServerApp running the ``Server`` that ``get_server(context)`` returns for its rounds; fills ``outcome``."""
+def make_server_app(setup, on_done=None, wait_s: float = 300.0):
+    """ServerApp: ``setup(context)`` returns the ``Server`` and the spec JSON the messages carry; the app runs the
+    server's rounds, then calls ``on_done(server, context)``."""
     flwr = _flwr()
     from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, MetricRecord, RecordDict
 
     class AlignedStrategy(flwr.serverapp.strategy.FedAvg):
         """FedAvg's message flow with the paper's server: chosen clients, the algorithm's aggregation."""
 
-        def __init__(self, server: Server, node_of: dict[int, int]):
+        def __init__(self, server: Server, spec_json: str, node_of: dict[int, int]):
             super().__init__(fraction_evaluate=0.0)
-            self.server, self.node_of = server, node_of
+            self.server, self.spec_json, self.node_of = server, spec_json, node_of
 
         def configure_train(self, server_round, arrays, config, grid):
             selected = self.server.sample(server_round)
             payload = self.server.payload(server_round, selected)
             messages = []
             for cid in selected:
-                cfg = ConfigRecord({"cid": cid, "rnd": server_round, "spec": spec_json,
+                cfg = ConfigRecord({"cid": cid, "rnd": server_round, "spec": self.spec_json,
                                     **payload_to_config(payload, cid)})
                 content = RecordDict({"arrays": arrays, "config": cfg})
                 messages.append(Message(content, dst_node_id=self.node_of[cid], message_type=MessageType.TRAIN))
@@ -153,10 +153,12 @@ def make_server_app(get_server, spec_json: str, outcome: dict, wait_s: float = 3
 
     @app.main()
     def main(grid, context) -> None:
-        server = get_server(context)
+        server, spec_json = setup(context)
         node_of = discover_clients(grid, server.fed.n_clients, wait_s)
-        AlignedStrategy(server, node_of).start(grid, ArrayRecord(server.state), num_rounds=server.fed.rounds)
-        outcome["server"] = server
+        AlignedStrategy(server, spec_json, node_of).start(grid, ArrayRecord(server.state),
+                                                          num_rounds=server.fed.rounds)
+        if on_done is not None:
+            on_done(server, context)
 
     return app
 
@@ -188,20 +190,21 @@ def discover_clients(grid, n_clients: int, wait_s: float) -> dict[int, int]:
 
 def run_flower(spec: FederationSpec, fed: FedConfig, num_cpus: int = 2, double_softmax_ea: bool = False) -> Server:
     """Simulate the federation on Flower's Ray backend; returns the finished ``Server`` (history, state)."""
-    flwr = _flwr()
+    _flwr()
     import ray
+    from flwr.simulation import run_simulation
 
     server = build_server(spec, fed, double_softmax_ea)
     outcome: dict = {}
+    app = make_server_app(lambda _ctx: (server, spec.to_json()), lambda srv, _ctx: outcome.update(server=srv))
     backend = {
         "client_resources": {"num_cpus": 1, "num_gpus": 0.0},
         "init_args": {"num_cpus": num_cpus, "include_dashboard": False, "log_to_driver": False,
                       "_node_ip_address": "127.0.0.1"},
     }
     try:
-        flwr.simulation.run_simulation(server_app=make_server_app(lambda _ctx: server, spec.to_json(), outcome),
-                                       client_app=make_client_app(), num_supernodes=fed.n_clients,
-                                       backend_config=backend)
+        run_simulation(server_app=app, client_app=make_client_app(), num_supernodes=fed.n_clients,
+                       backend_config=backend)
     finally:
         if ray.is_initialized():
             ray.shutdown()
