@@ -97,10 +97,10 @@ def compare(claim: str, a: float, b: float, names: tuple[str, str] = ("A", "B"),
 
 def beats(claim: str, a: Sequence[float], b: Sequence[float], names: tuple[str, str] = ("A", "B"),
           alpha: float = 0.05, higher_is_better: bool = True,
-          examples: tuple[Sequence[float], Sequence[float]] | None = None) -> Claim:
+          examples: tuple[Sequence[float], Sequence[float]] | None = None, pairs: str = "seeds") -> Claim:
     """"A beats B", decided by statistics rather than one draw.
 
-    With >= 2 paired seeds: one-sided paired t-tests; holds if p(A better) < alpha, does not hold if
+    With >= 2 paired seeds (or other paired units, named by `pairs`: "scenes", "folds"): one-sided paired t-tests; holds if p(A better) < alpha, does not hold if
     p(B better) < alpha, else not distinguishable. With one seed and per-example scores `examples`
     (score_a, score_b on the same test examples): paired bootstrap interval of the difference; holds if it
     lies above 0, does not hold if below, else not distinguishable. One seed and no examples: not evaluated.
@@ -114,7 +114,7 @@ def beats(claim: str, a: Sequence[float], b: Sequence[float], names: tuple[str, 
     if len(xa) >= 2:
         p_gt, p_lt = M.paired_test(xa, xb)
         p_better, p_worse = (p_gt, p_lt) if higher_is_better else (p_lt, p_gt)
-        evidence = (f"{names[0]} {sa} vs {names[1]} {sb}; paired t-test over seeds: "
+        evidence = (f"{names[0]} {sa} vs {names[1]} {sb}; paired t-test over {pairs}: "
                     f"p({names[0]} better) = {num(p_better, 2)}, p({names[1]} better) = {num(p_worse, 2)}")
         return _decide(claim, p_better < alpha, p_worse < alpha, evidence)
     if examples is None:
