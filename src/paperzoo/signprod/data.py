@@ -302,13 +302,13 @@ class SyntheticConfig:
     """Sizes and variability of the synthetic sign language (the PHOENIX14T-like defaults are the full preset's)."""
 
     n_glosses: int = param(40, ge=MIN_GLOSSES, doc="gloss vocabulary size K (PHOENIX14T: 1085)")
-    n_train: int = param(400, ge=2, doc="training sentences (PHOENIX14T: 7096)")
-    n_dev: int = param(40, ge=1, doc="dev sentences (PHOENIX14T: 519)")
+    n_train: int = param(360, ge=2, doc="training sentences (PHOENIX14T: 7096)")
+    n_dev: int = param(20, ge=1, doc="dev sentences (PHOENIX14T: 519)")
     n_test: int = param(80, ge=2, doc="test sentences (PHOENIX14T: 642)")
     n_signers: int = param(9, ge=1, doc="signers (PHOENIX14T: 9)")
     min_glosses: int = param(2, ge=1, doc="fewest glosses in a sentence")
     max_glosses: int = param(6, ge=2, doc="most glosses in a sentence (PHOENIX14T: up to 30)")
-    frames_per_gloss: float = param(8.0, ge=3, doc="typical frames per gloss (PHOENIX14T: ~16)")
+    frames_per_gloss: float = param(6.0, ge=3, doc="typical frames per gloss (PHOENIX14T: ~16)")
     duration_jitter: float = param(0.15, ge=0, lt=0.5, doc="random factor on every sign's duration: 1 +- this")
     warp: float = param(0.2, ge=0, doc="std of log(gamma) of the time warp u -> u^gamma inside a sign")
     coarticulation: int = param(3, ge=0, doc="frames over which a sign blends from the previous sign's last pose")

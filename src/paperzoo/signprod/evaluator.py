@@ -31,10 +31,10 @@ from .skeleton import N_VALUES
 class EvaluatorConfig:
     """Sizes and loss weights of the back-translation model (signjoey: 3 layers, width 256, 8 heads)."""
 
-    d_model: int = param(96, ge=8, doc="width")
+    d_model: int = param(64, ge=8, doc="width")
     heads: int = param(4, ge=1, doc="attention heads")
     layers: int = param(2, ge=1, doc="encoder layers (and decoder layers)")
-    ff: int = param(384, ge=8, doc="feed-forward width")
+    ff: int = param(256, ge=8, doc="feed-forward width")
     dropout: float = param(0.1, ge=0, lt=1, doc="dropout")
     ctc_weight: float = param(5.0, ge=0, doc="weight of the gloss-recognition CTC loss")
     translation_weight: float = param(1.0, ge=0, doc="weight of the text-translation loss")

@@ -63,7 +63,7 @@ class DecodeConfig:
 
 
 def _evaluator_train() -> TrainConfig:
-    return TrainConfig(epochs=20, batch_size=32, lr=1e-3, warmup=50)
+    return TrainConfig(epochs=15, batch_size=32, lr=2e-3, warmup=50)
 
 
 @dataclass
@@ -213,13 +213,13 @@ SMOKE = {
     "data.n_glosses": 30, "data.n_train": 24, "data.n_dev": 6, "data.n_test": 6, "data.max_glosses": 4,
     "data.frames_per_gloss": 5, "model.d_model": 16, "model.heads": 2, "model.ff": 32, "model.enc_layers": 1,
     "model.dec_layers": 1, "lvmcn.feature_dim": 8, "train.epochs": 2, "train.batch_size": 8, "train.warmup": 2,
-    "evaluator.d_model": 16, "evaluator.heads": 2, "evaluator.ff": 32, "evaluator.layers": 1,
+    "evaluator.d_model": 16, "evaluator.heads": 2, "evaluator.ff": 32, "evaluator.layers": 1, "evaluator.dropout": 0.0,
     "evaluator.max_words": 8, "evaluator_train.epochs": 2, "evaluator_train.batch_size": 8,
     "evaluator_train.warmup": 2, "seeds": "[0, 1]",
 }
 FULL = {  # the PHOENIX14T-sized protocol: sizes of the corpus, PT's Base model, signjoey's evaluator
     "data.n_glosses": 1085, "data.n_train": 7096, "data.n_dev": 519, "data.n_test": 642, "data.max_glosses": 12,
-    "data.frames_per_gloss": 16.0, "model.d_model": 512, "model.heads": 4, "model.ff": 2048, "model.dropout": 0.1,
+    "data.frames_per_gloss": 16.0, "model.d_model": 512, "model.heads": 4, "model.ff": 2048,
     "lvmcn.feature_dim": 256, "train.epochs": 100, "train.batch_size": 32, "train.lr": 1e-3, "train.warmup": 1000,
     "evaluator.d_model": 256, "evaluator.heads": 8, "evaluator.ff": 1024, "evaluator.layers": 3,
     "evaluator_train.epochs": 60, "evaluator_train.warmup": 1000, "decode.batch_size": 128, "threads": 0,

@@ -91,10 +91,10 @@ def order_loss(a: Tensor, src_pad: Tensor, trg_pad: Tensor) -> Tensor:
     return backwards + e[:, 0] ** 2 + (goal - end) ** 2
 
 
-def comparator_loss(g_local: Tensor, p_local: Tensor, g_all: Tensor, p_all: Tensor, rows: Tensor, same: Tensor,
-                    margin: float, mode: str) -> Tensor:
-    """VSE hinge per local anchor (n,): local features (n, k), global ones (B, k), `rows` the anchors' global
-    indices, `same` (n, B) True where the two gloss sequences are identical (never negatives; includes j = i)."""
+def comparator_loss(g_local: Tensor, p_local: Tensor, g_all: Tensor, p_all: Tensor, same: Tensor, margin: float,
+                    mode: str) -> Tensor:
+    """VSE hinge per local anchor (n,): local features (n, k), those of the global batch (B, k), `same` (n, B)
+    True where the two gloss sequences are identical (never negatives; this includes the anchor itself)."""
     g_local, p_local = F.normalize(g_local, dim=-1), F.normalize(p_local, dim=-1)
     g_all, p_all = F.normalize(g_all, dim=-1), F.normalize(p_all, dim=-1)
     pos = (g_local * p_local).sum(-1, keepdim=True)
@@ -144,6 +144,6 @@ class LVMCN(ProgressiveTransformer):
             g = self.proj_g(masked_mean(out.memory, out.src_pad))
             p = self.proj_p(masked_mean(out.states, out.trg_pad))
             gather = getattr(batch, "gather", None) or (lambda x: x)
-            terms["com"] = self.lv.w_com * comparator_loss(g, p, gather(g), gather(p), batch.rows, batch.same,
-                                                           self.lv.margin, self.lv.msc_mode)
+            terms["com"] = self.lv.w_com * comparator_loss(g, p, gather(g), gather(p), batch.same, self.lv.margin,
+                                                           self.lv.msc_mode)
         return terms

@@ -43,7 +43,7 @@ class ModelConfig:
     heads: int = param(4, ge=1, doc="attention heads")
     enc_layers: int = param(2, ge=1, doc="gloss encoder layers")
     dec_layers: int = param(2, ge=1, doc="pose decoder layers")
-    ff: int = param(256, ge=8, doc="feed-forward width")
+    ff: int = param(128, ge=8, doc="feed-forward width")
     dropout: float = param(0.0, ge=0, lt=1, doc="dropout (0 keeps multi-process runs equal to one process)")
     max_frames: int = param(1024, ge=16, doc="longest sequence the positional table covers")
     counter_weight: float = param(10.0, ge=0, doc="weight of the counter's squared error in L_acc")

@@ -29,9 +29,9 @@ POOL = 8  # batches per length-sorted pool
 class TrainConfig:
     """Optimisation of one network (Adam)."""
 
-    epochs: int = param(30, ge=1, doc="passes over the training set")
+    epochs: int = param(20, ge=1, doc="passes over the training set")
     batch_size: int = param(32, ge=1, doc="sequences per optimiser step (global, over all processes)")
-    lr: float = param(1e-3, gt=0, doc="peak Adam learning rate")
+    lr: float = param(3e-3, gt=0, doc="peak Adam learning rate")
     warmup: int = param(50, ge=0, doc="linear warm-up steps")
     weight_decay: float = param(0.0, ge=0, doc="Adam weight decay")
     clip_norm: float = param(1.0, ge=0, doc="gradient-norm clip; 0 = off")
