@@ -107,20 +107,26 @@ def test_malformed_tb_dat_names_the_line(tmp_path):
 
 
 def test_experiment_reads_a_user_wannier90_file(tmp_path):
-    from paperzoo.nlhall.experiment import DataConfig, load_user_model, user_model_dipole
+    from paperzoo.nlhall.checks import Findings, user_model_check
+    from paperzoo.nlhall.experiment import DataConfig, load_user_model
 
     model = gapped_graphene(gap=0.6, strain=0.05)
     write_tb_dat(model, tmp_path / "mine_tb.dat")
 
     class Ctx:
+        tables = {}
+
         def log(self, msg):
             self.msg = msg
 
+        def table(self, name, headers, rows, title=""):
+            self.tables[name] = rows
+            return " ".join(headers)
+
     cfg = DataConfig(path=str(tmp_path / "mine_tb.dat"), mu_min=0.4, mu_max=0.7, k_t=0.05)
-    metrics, table = user_model_dipole(load_user_model(cfg), cfg, Ctx())
-    assert metrics["user_bcd_max_abs"] > 1e-3 and "D_xz" in table
-    with pytest.raises(UserError, match="_tb.dat or _hr.dat"):
-        load_user_model(DataConfig(path=str(tmp_path / "mine.txt")))
-    write_hr_dat(model, tmp_path / "mine_hr.dat")
-    with pytest.raises(UserError, match="data.lattice"):
-        load_user_model(DataConfig(path=str(tmp_path / "mine_hr.dat")))
+    found, ctx = Findings(), Ctx()
+    user_model_check(load_user_model(cfg), cfg, ctx, found)
+    assert found.metrics["user_bcd_max_abs"] > 1e-3 and "D_xz" in found.sections[0][1]
+    rows = ctx.tables["user_model_bcd_vs_mu"]
+    assert len(rows) == cfg.n_mu and rows[0][0] == pytest.approx(0.4) and rows[-1][0] == pytest.approx(0.7)
+    assert max(abs(r[1]) for r in rows) == pytest.approx(found.metrics["user_bcd_max_abs"])

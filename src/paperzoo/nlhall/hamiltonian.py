@@ -127,12 +127,15 @@ class TightBinding(Hamiltonian):
 
     def _check_hermitian(self) -> None:
         index = {tuple(r): i for i, r in enumerate(self.rvecs)}
+        if not np.isfinite(self.hoppings).all():
+            raise UserError(f"{self.name}: hoppings must be finite numbers (found NaN or Inf)")
         for i, r in enumerate(self.rvecs):
             j = index.get(tuple(-r))
+            here, there = tuple(int(x) for x in r), tuple(int(-x) for x in r)
             if j is None:
-                raise UserError(f"{self.name}: lattice vector {tuple(r)} present but {tuple(-r)} missing")
+                raise UserError(f"{self.name}: lattice vector {here} present but {there} missing")
             if not np.allclose(self.hoppings[i], self.hoppings[j].conj().T, atol=1e-9):
-                raise UserError(f"{self.name}: t(R) != t(-R)^† for R = {tuple(r)}; H would not be hermitian")
+                raise UserError(f"{self.name}: t(R) != t(-R)^† for R = {here}; H would not be hermitian")
 
     def h_and_dh(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = np.atleast_2d(np.asarray(k, float))
