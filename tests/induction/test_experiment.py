@@ -5,7 +5,8 @@ import pytest
 
 from paperzoo.core import UserError
 from paperzoo.core.runner import run_experiment
-from paperzoo.induction.experiment import METRIC_KEYS, crossover, evaluate_claims
+from paperzoo.induction.claims import ClaimsConfig, evaluate_claims
+from paperzoo.induction.experiment import METRIC_KEYS, crossover
 
 
 def test_crossover_is_first_count_where_in_context_wins():
@@ -14,25 +15,32 @@ def test_crossover_is_first_count_where_in_context_wins():
 
 
 def _metrics(**kw):
-    m = {"icl_acc": 0.97, "theory_logit_pearson": 0.93, "crossover_trained": 1.0, "crossover_theory": 2.0,
+    m = {"icl_acc": 0.97, "icl_acc_min_grid": 0.96, "theory_logit_pearson": 0.93, "crossover_trained": 1.0,
+         "crossover_theory": 2.0,
          "len4x_acc_ape": 0.2, "len4x_acc_rel": 0.9, "icl_acc_3layer_nope": float("nan")}
     m.update(kw)
     return m
 
 
 def test_claims_follow_the_numbers():
-    holds = [c.holds for c in evaluate_claims(_metrics(), 8)]
-    assert holds == [True, True, True, True, None]
-    holds = [c.holds for c in evaluate_claims(_metrics(icl_acc=0.94, theory_logit_pearson=0.5,
-                                                       crossover_theory=3.0, len4x_acc_rel=0.1,
-                                                       icl_acc_3layer_nope=0.95), 8)]
-    assert holds == [False, False, False, False, True]
-    never = evaluate_claims(_metrics(crossover_trained=float("nan")), 8)[2]
+    c = ClaimsConfig()
+    holds = [cl.holds for cl in evaluate_claims(_metrics(), c, 8)]
+    assert holds == [True, True, True, True, True, None]
+    holds = [cl.holds for cl in evaluate_claims(_metrics(icl_acc=0.94, icl_acc_min_grid=0.5, theory_logit_pearson=0.5,
+                                                         crossover_theory=3.0, len4x_acc_rel=0.1,
+                                                         icl_acc_3layer_nope=0.95), c, 8)]
+    assert holds == [False, False, False, False, False, True]
+    never = evaluate_claims(_metrics(crossover_trained=float("nan")), c, 8)[3]
     assert never.holds is False and "never wins" in never.evidence
-    rare = evaluate_claims(_metrics(crossover_trained_rare=5.0, crossover_theory_rare=2.0), 8)[2]
+    rare = evaluate_claims(_metrics(crossover_trained_rare=5.0, crossover_theory_rare=2.0), c, 8)[3]
     assert rare.holds is False and "rarest b" in rare.evidence
-    rare = evaluate_claims(_metrics(crossover_trained_rare=2.0, crossover_theory_rare=3.0), 8)[2]
+    rare = evaluate_claims(_metrics(crossover_trained_rare=2.0, crossover_theory_rare=3.0), c, 8)[3]
     assert rare.holds is True
+    # thresholds come from cfg.claims; a claim whose metric is missing is "not evaluated", never dropped
+    assert evaluate_claims(_metrics(), ClaimsConfig(theory_pearson=0.95), 8)[2].holds is False
+    empty = evaluate_claims({}, c, 8)
+    assert len(empty) == 6 and all(cl.holds is None for cl in empty)
+    assert "no grid" in empty[1].evidence and "three_layer=false" in empty[5].evidence
 
 
 def test_smoke_run_end_to_end(tmp_path):
@@ -40,9 +48,20 @@ def test_smoke_run_end_to_end(tmp_path):
     for key in METRIC_KEYS:
         assert key in record["metrics"]
     assert 0.0 <= record["metrics"]["prev_token_attn"] <= 1.0
-    assert len(record["claims"]) == 5
-    for fig in ("training_curves", "attention_maps", "count_sweep", "length_sweep"):
-        assert (tmp_path / "run" / f"{fig}.png").is_file()
+    assert len(record["claims"]) == 6
+    for fig in ("training_curves", "attention_maps", "count_sweep", "length_sweep", "theory_ablation",
+                "formation_grid"):
+        assert (tmp_path / "run" / f"{fig}.png").is_file(), fig
+    m = record["metrics"]
+    assert set(m) >= {"icl_acc.T16.N12.K5", "icl_acc.T24.N12.K5", "prev_token_attn.T24.N12.K5",
+                      "recall_wk2.T24.N12.K5", "theory_r.closed_form", "theory_r.values"}
+    assert m["icl_acc_min_grid"] == min(m["icl_acc.T16.N12.K5"], m["icl_acc.T24.N12.K5"])
+    assert m["theory_logit_pearson"] == m["theory_r.values"]
+    tables = json.loads((tmp_path / "run" / "report.json").read_text())["tables"]
+    for name in ("count_sweep_median", "count_sweep_rare", "conflict_grid", "theory_ablation", "length_sweep",
+                 "formation_grid", "training_curve_ape", "training_curve_grid.T24.N12.K5"):
+        assert tables[name]["rows"], name
+    assert len(tables["formation_grid"]["rows"]) == 2
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["metrics"] == record["metrics"]
 
 

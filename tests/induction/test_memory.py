@@ -8,7 +8,9 @@ from paperzoo.induction.memory import (
     build_associative_memory,
     centred_log_bigram,
     effective_strengths,
+    extended_theory_logits,
     make_orthogonal,
+    previous_token_share,
     read_strengths,
     stored_bigram_logits,
     theoretical_logits,
@@ -96,3 +98,41 @@ def test_effective_strengths_recover_construction_and_global_table():
     prompt = tokens[0]
     assert torch.allclose(theoretical_logits(prompt, pi_b, s),
                           theoretical_logits(prompt, pi_b, s, global_logits=stored_bigram_logits(model)))
+
+
+def _random_model(seed=0):
+    model = InductionTransformer(N, ModelConfig(d_model=48, max_len=T, init_seed=seed)).double()
+    gen = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        model.layers[1].wo.copy_(torch.randn(48, 48, generator=gen, dtype=torch.float64) / 7)
+        model.wf.copy_(torch.randn(48, 48, generator=gen, dtype=torch.float64) / 7)
+    return model
+
+
+def test_extended_theory_closed_form_term_is_the_closed_form():
+    model = _random_model()
+    pi_b = dirichlet_bigram(N, 1.0, 0)
+    tokens = BigramTriggerData(pi_b.float(), n_triggers=2).sample(5, T, torch.Generator().manual_seed(2)).tokens
+    s = MemoryStrengths(match=1.7, copy=2.5)
+    table = stored_bigram_logits(model)
+    closed = torch.stack([theoretical_logits(p, pi_b, s, table) for p in tokens])
+    assert torch.allclose(extended_theory_logits(model, tokens, s, 0.4, "closed_form"), closed, atol=1e-10)
+
+
+def test_extended_theory_with_every_term_is_the_model_when_attention_is_uniform():
+    # W_K = 0 in both layers: the model attends uniformly, which is the theory with rho = 0 and a_2 = 0,
+    # so position, layer-1 output and the full values together must give the model's logits exactly
+    model = _random_model(3)
+    tokens = torch.randint(0, N, (6, T), generator=torch.Generator().manual_seed(4))
+    full = extended_theory_logits(model, tokens, MemoryStrengths(match=0.0, copy=1.0), 0.0, "values")
+    assert torch.allclose(full, model(tokens)[0][:, -1], atol=1e-10)
+    partial = extended_theory_logits(model, tokens, MemoryStrengths(match=0.0, copy=1.0), 0.0, "layer1")
+    assert not torch.allclose(partial, model(tokens)[0][:, -1], atol=1e-3)
+
+
+def test_previous_token_share_of_the_construction_is_near_one():
+    model, pi_b = _orthogonal_model("ape")
+    tokens = BigramTriggerData(pi_b.float(), n_triggers=2).sample(8, T, torch.Generator().manual_seed(0)).tokens
+    assert previous_token_share(model, tokens) > 0.99
+    uniform = sum(1 / t for t in range(2, T + 1)) / (T - 1)  # W_K^1 = 0: row t attends 1/t to each s <= t
+    assert abs(previous_token_share(_random_model(), tokens.long()) - uniform) < 1e-9

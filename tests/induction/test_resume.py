@@ -48,8 +48,9 @@ def test_interrupted_run_resumes_to_identical_metrics(tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_module, "train_step", counted)
     resumed = run_experiment("induction", resume=run_dir, quiet=True)
-    # the APE model came back from the checkpoint; the relative one continued from step 4 (checkpoint_every=4)
-    assert counting["n"] == (12 - 4) + 6
+    # the APE model came back from the checkpoint; the relative one continued from step 4 (checkpoint_every=4),
+    # then the three-layer model (6 steps) and the one grid cell that is not the main model (4 steps)
+    assert counting["n"] == (12 - 4) + 6 + 4
     assert "resuming at step 4" in (run_dir / "run.log").read_text()
     assert not (run_dir / "FAILED").exists()
     _same(full["metrics"], resumed["metrics"])

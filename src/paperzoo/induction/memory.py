@@ -10,8 +10,9 @@ With Phi_1 = W_O^1 W_V^1, embeddings w_E, unembeddings w_U and positions p_t the
 (c = the model's score scale). For orthonormal embeddings the logit of token j at the last position T of a
 prompt whose last token is a is then, in closed form,
 
-    l_j = g log pi_b(j|a) + a_3 (e^{a_2} m_j + o_j) / (e^{a_2} n_a + (T - n_a)),
+    l_j = g [log pi_b(j|a) - (1/N) sum_k log pi_b(k|a)] + a_3 (e^{a_2} m_j + o_j) / (e^{a_2} n_a + (T - n_a)),
 
+(the global term is row-centred because W_F stores the centred log pi_b; softmax is unchanged by it),
 where n_a = #{s <= T: z_{s-1} = a} (the positions that follow an earlier a), m_j of them hold j, and o_j counts
 the other positions that hold j; position 1 has itself as predecessor (layer 1 can only attend to itself).
 The in-context term grows with the share of a->j in context and is diluted by attention spread.
@@ -176,3 +177,67 @@ def stored_bigram_logits(model: InductionTransformer) -> torch.Tensor:
         out = out + model.emb @ model.wf.T @ model.unemb.T
     out = out.double().cpu()
     return out - out.mean(1, keepdim=True)
+
+
+# The extended theory. The closed form keeps only the token a in the global term and only the token one-hot in
+# the copied value. The trained model's readout W_U (I + W_F) reads the whole residual, so the theory adds, one
+# term at a time (THEORY_TERMS, each a superset of the one before):
+#
+#   position  global term W_U (I + W_F) (w_E(a) + p_T)                         (the position vector too)
+#   layer1    global term W_U (I + W_F) x^1_T, x^1_t = x^0_t + Phi_1 sum_s beta^1_ts x^0_s with
+#             beta^1_t. = rho [s = t-1] + (1 - rho) / t                        (rho: measured previous-token share)
+#   values    in-context term W_U (I + W_F) W_O^2 W_V^2 sum_s alpha_s x^1_s, alpha_s ∝ e^{a_2 [z_{s-1} = a]},
+#             instead of a_3 x (alpha mass on each token)                     (the full copied value vector)
+#
+# rho and a_2 come from the model's activations on training-distribution sequences (``effective_strengths``,
+# ``previous_token_share``), the rest are its weights: nothing is fitted to its logits on the designed prompts.
+THEORY_TERMS = ("closed_form", "position", "layer1", "values")
+
+
+@torch.no_grad()
+def previous_token_share(model: InductionTransformer, tokens: torch.Tensor) -> float:
+    """rho: mean layer-1 attention on the previous token over positions t >= 2 of `tokens` (B, T)."""
+    _, attn = model.layers[0](model.embed(tokens))
+    return float(attn.diagonal(offset=-1, dim1=-2, dim2=-1).mean())
+
+
+def _match_weights(prompts: torch.Tensor, match: float) -> torch.Tensor:
+    """alpha (P, T): layer-2 attention of the last position, e^{a_2} on positions whose predecessor is z_T."""
+    prev = torch.cat([prompts[:, :1], prompts[:, :-1]], dim=1)
+    hit = (prev == prompts[:, -1:]).double()
+    w = hit * math.exp(match) + (1 - hit)
+    return w / w.sum(1, keepdim=True)
+
+
+@torch.no_grad()
+def extended_theory_logits(model: InductionTransformer, prompts: torch.Tensor, strengths: MemoryStrengths,
+                           prev_share: float, term: str = "values") -> torch.Tensor:
+    """Theory logits (P, vocab) at the last position of `prompts` (P, T), with THEORY_TERMS up to `term`.
+
+    ``closed_form`` is ``theoretical_logits`` with the stored bigram W_U (I + W_F) w_E as the global table.
+    """
+    if term not in THEORY_TERMS:
+        raise ValueError(f"term must be one of {THEORY_TERMS}, got {term!r}")
+    level = THEORY_TERMS.index(term)
+    alpha = _match_weights(prompts, strengths.match)  # (P, T)
+    readout = model.readout().double()
+    x0 = model.embed(prompts).double()
+    if level == 0:
+        table = stored_bigram_logits(model).to(x0.device)
+        attended = torch.zeros(prompts.shape[0], model.vocab, dtype=torch.float64, device=x0.device)
+        attended.scatter_add_(1, prompts, alpha)
+        return strengths.bigram * table[prompts[:, -1]] + strengths.copy * attended
+    T = prompts.shape[1]
+    eye = torch.eye(T, dtype=torch.float64, device=x0.device)
+    beta = (1 - prev_share) * torch.ones(T, T, dtype=torch.float64, device=x0.device).tril()
+    beta = beta / torch.arange(1, T + 1, dtype=torch.float64, device=x0.device)[:, None]
+    beta += prev_share * torch.cat([eye[:1], eye[:-1]])  # position 1 attends to itself
+    l1, l2 = model.layers[0], model.layers[1]
+    x1 = x0 + beta @ x0 @ (l1.wo @ l1.wv).double().T if level >= 2 else x0
+    global_term = x1[:, -1] @ readout.T
+    if level < 3:
+        attended = torch.zeros(prompts.shape[0], model.vocab, dtype=torch.float64, device=x0.device)
+        attended.scatter_add_(1, prompts, alpha)
+        return global_term + strengths.copy * attended
+    head = (alpha[:, :, None] * x1).sum(1) @ (l2.wo @ l2.wv).double().T
+    return global_term + head @ readout.T

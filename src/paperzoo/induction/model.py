@@ -102,7 +102,7 @@ class AttentionLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         attn = torch.softmax(self.scores(x), dim=-1)
-        return x + (attn @ (x @ self.wv.T)) @ self.wo.T, attn
+        return x + attn @ (x @ (self.wo @ self.wv).T), attn  # one (B T d) x (d d) product, not two
 
 
 class InductionTransformer(nn.Module):
@@ -150,6 +150,8 @@ class InductionTransformer(nn.Module):
         for layer in self.layers:
             x, attn = layer(x)
             maps.append(attn)
-        if self.wf is not None:
-            x = x + x @ self.wf.T
-        return x @ self.unemb.T, maps
+        return x @ self.readout().T, maps
+
+    def readout(self) -> torch.Tensor:
+        """(vocab, d) map from the last residual to the logits: W_U (I + W_F), or W_U without feed-forward."""
+        return self.unemb if self.wf is None else self.unemb + self.unemb @ self.wf

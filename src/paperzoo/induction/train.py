@@ -10,39 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 
+from paperzoo.core import param
+
 from .data import BigramTriggerData, icl_mask
-from .model import InductionTransformer
+from .model import InductionTransformer, ModelConfig
 from .probes import icl_accuracy
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 800
-    batch: int = 32
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    optimizer: Literal["sgd", "adam"] = "adam"  # Bietti et al. use sgd (lr 0.2, momentum 0.9)
-    loss_on: Literal["all", "icl", "mixed"] = "mixed"
-    eval_every: int = 100
-    eval_batch: int = 256
-    checkpoint_every: int = 100
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch", "eval_every", "eval_batch", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"train.lr must be > 0, got {self.lr}")
-        if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"train.optimizer must be sgd or adam, got {self.optimizer!r}")
-        if self.loss_on not in ("all", "icl", "mixed"):
-            raise ValueError(f"train.loss_on must be all, icl or mixed, got {self.loss_on!r}")
+    steps: int = param(800, ge=1, doc="optimiser steps")
+    batch_size: int = param(32, ge=1, doc="sequences per optimiser step")
+    lr: float = param(0.01, gt=0, doc="learning rate")
+    momentum: float = param(0.9, ge=0, lt=1, doc="SGD momentum (optimizer=sgd)")
+    weight_decay: float = param(1e-4, ge=0, doc="L2 weight decay")
+    optimizer: Literal["sgd", "adam"] = param("adam", choices=("sgd", "adam"),
+                                              doc="adam, or sgd as Bietti et al. (lr 0.2, momentum 0.9)")
+    loss_on: Literal["all", "icl", "mixed"] = param("mixed", choices=("all", "icl", "mixed"),
+                                                    doc="positions of the loss: all, ICL positions, or both means")
+    eval_every: int = param(100, ge=1, doc="steps between evaluations of the ICL accuracy (training curve)")
+    eval_batch: int = param(256, ge=1, doc="sequences of the fixed evaluation batch")
+    checkpoint_every: int = param(100, ge=1, doc="steps between checkpoints (--resume continues from the last)")
 
 
 def make_optimizer(model: InductionTransformer, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -65,7 +58,7 @@ def sequence_loss(logits: torch.Tensor, tokens: torch.Tensor, triggers: torch.Te
 def train_step(model: InductionTransformer, opt: torch.optim.Optimizer, data: BigramTriggerData,
                cfg: TrainConfig, seq_len: int, gen: torch.Generator) -> float:
     """Sample one batch from `gen`, take one optimiser step, return the loss."""
-    batch = data.sample(cfg.batch, seq_len, gen).to(model.emb.device)
+    batch = data.sample(cfg.batch_size, seq_len, gen).to(model.emb.device)
     logits, _ = model(batch.tokens)
     loss = sequence_loss(logits, batch.tokens, batch.triggers, cfg.loss_on)
     opt.zero_grad(set_to_none=True)
@@ -113,3 +106,64 @@ def train(model: InductionTransformer, data: BigramTriggerData, cfg: TrainConfig
         if save is not None and state.step % cfg.checkpoint_every == 0:
             save(state, opt)
     return state
+
+
+@dataclass
+class Phase:
+    """One model the run trains: its name, configs, data and training length."""
+
+    name: str
+    model: ModelConfig
+    train: TrainConfig
+    data: BigramTriggerData
+    seq_len: int
+
+
+def train_phases(phases: list[Phase], ctx) -> dict[str, tuple[InductionTransformer, dict[str, list[float]]]]:
+    """Train every phase in order, checkpointing as it goes; resumes from ``ctx.load_checkpoint()``.
+
+    Phase i starts from init seed ``100 seed + i`` and data seed ``1000 seed + 17 + i``; the checkpoint holds
+    the finished phases and the model, optimiser, step, history and generator states of the current one, so a
+    resumed run is bit-identical to an uninterrupted one.
+    """
+    from dataclasses import replace
+
+    ckpt = ctx.load_checkpoint() or {}
+    finished: dict[str, Any] = dict(ckpt.get("finished", {}))
+    models: dict[str, tuple[InductionTransformer, dict[str, list[float]]]] = {}
+    for index, ph in enumerate(phases):
+        model = InductionTransformer(ph.data.vocab, replace(ph.model, init_seed=ctx.seed * 100 + index))
+        model = model.to(ctx.device)
+        if ph.name in finished:
+            model.load_state_dict(finished[ph.name]["model"])
+            models[ph.name] = (model, finished[ph.name]["history"])
+            ctx.log(f"{ph.name}: restored from checkpoint")
+            continue
+        gen = torch.Generator().manual_seed(ctx.seed * 1000 + 17 + index)
+        opt = make_optimizer(model, ph.train)
+        state = TrainState()
+        if ckpt.get("phase") == ph.name:
+            model.load_state_dict(ckpt["model"])
+            opt.load_state_dict(ckpt["opt"])
+            gen.set_state(ckpt["data_rng"])
+            torch.set_rng_state(ckpt["torch_rng"])
+            state = TrainState(step=int(ckpt["step"]), loss_sum=float(ckpt["loss_sum"]),
+                               history={k: list(v) for k, v in ckpt["history"].items()})
+            ctx.log(f"{ph.name}: resuming at step {state.step}")
+
+        def save(st: TrainState, optimizer, name: str = ph.name, model=model, gen=gen) -> None:
+            ctx.save_checkpoint({"finished": finished, "phase": name, "model": model.state_dict(),
+                                 "opt": optimizer.state_dict(), "step": st.step, "loss_sum": st.loss_sum,
+                                 "history": st.history, "data_rng": gen.get_state(),
+                                 "torch_rng": torch.get_rng_state()})
+
+        ctx.log(f"{ph.name}: training {ph.train.steps} steps ({ph.model.n_layers} layers, pos={ph.model.pos}, "
+                f"d = {ph.model.d_model}, N = {ph.data.vocab}, T = {ph.seq_len}, K = {ph.data.n_triggers})")
+        state = train(model, ph.data, ph.train, ph.seq_len, gen, eval_seed=ctx.seed * 1000 + 7, state=state,
+                      opt=opt, save=save, progress=lambda it, total, n=ph.name: ctx.progress(it, total, f"train {n}"))
+        finished[ph.name] = {"model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+                             "history": state.history}
+        ctx.save_checkpoint({"finished": finished, "phase": ""})
+        ctx.log(f"{ph.name}: final ICL accuracy {state.history['icl_acc'][-1]:.3f}")
+        models[ph.name] = (model, state.history)
+    return models
