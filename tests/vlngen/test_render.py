@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from paperzoo.vlngen.camera import Camera
+from paperzoo.vlngen.reference import ReferenceRenderer
 from paperzoo.vlngen.render import BoxRenderer
 from paperzoo.vlngen.scene import SceneSpec, make_scene
 
@@ -30,7 +31,33 @@ def test_every_pixel_hits_something_and_colours_are_in_range(scene):
     assert 0 <= v.rgb.min() and v.rgb.max() <= 1
 
 
-@pytest.mark.parametrize("size", [24, 100])  # the dense path and the per-box screen-block path
+@pytest.mark.parametrize("size, views", [(24, range(36)), (100, [0, 5, 13, 22, 30, 35])])
+def test_fast_path_equals_the_brute_force_reference(scene, size, views):
+    """Culling, deferred shading and chunking change nothing: depth and ids bit-exact, RGB within 1e-6."""
+    cam = Camera(size, size)
+    wall_lo, wall_hi = scene.box_lo[0], scene.box_hi[0]  # an interior wall: stand 2 cm from it
+    near_wall = np.array([wall_lo[0] - 0.02, (wall_lo[1] + wall_hi[1]) / 2, 1.5])
+    fast, ref = BoxRenderer(scene, cam), ReferenceRenderer(scene, cam)
+    for position in (scene.nodes[0], scene.nodes[7], near_wall):
+        a, b = fast.render(position, views), ref.render(position, views)
+        np.testing.assert_array_equal(a.depth, b.depth)
+        np.testing.assert_array_equal(a.ids, b.ids)
+        assert np.abs(a.rgb - b.rgb).max() <= 1e-6
+    assert (a.depth < 0.1).any()  # the wall 2 cm away fills part of some view: the near-plane clipping was used
+
+
+def test_screen_blocks_skip_boxes_behind_the_camera(scene):
+    fast = BoxRenderer(scene, Camera(32, 32))
+    blocks = fast.screen_blocks(scene.nodes[0], [13])[0]  # (M, 4)
+    shown = (blocks[:, 0] < blocks[:, 1]) & (blocks[:, 2] < blocks[:, 3])
+    ids = fast.render(scene.nodes[0], [13]).ids[0]
+    seen = np.unique(ids[ids >= 0])
+    furniture_boxes = np.flatnonzero(scene.box_object >= 0)
+    assert shown[furniture_boxes[np.isin(scene.box_object[furniture_boxes], seen)]].all()
+    assert 0 < shown.sum() < len(blocks)  # some boxes are culled in a 60 degree view
+
+
+@pytest.mark.parametrize("size", [24, 100])
 def test_depth_matches_trimesh_ray_casting(scene, size):
     pytest.importorskip("trimesh")
     from paperzoo.vlngen.render import trimesh_depth

@@ -1,31 +1,49 @@
-"""A vectorised ray caster for the box scenes: RGB, metric z-depth and object ids of the simulator's 36 views.
+"""A fast ray caster for the box scenes: RGB, metric z-depth and object ids of the simulator's 36 views.
 
-Rays r(t) = o + t d with d = R_wc K^-1 [u, v, 1] (unit z in the camera), so the hit parameter t *is* the z-depth.
-Solids (walls, furniture) by the slab test, the shell (floor, ceiling, outer walls) from inside:
+Camera (see `camera`): view ix looks along heading h, elevation e; R_wc = [right | down | forward], pixel centres
+(u, v) = (j + 0.5, i + 0.5). Rays r(t) = o + t d with d = R_wc K^-1 [u, v, 1] (unit z in the camera), so the hit
+parameter t *is* the z-depth. Solids (walls, furniture) by the slab test, the shell (floor, ceiling, outer walls)
+from inside:
 
-    t1 = (lo - o) / d,  t2 = (hi - o) / d                          (per axis)
-    solid: t_in = max_axis min(t1, t2),  t_out = min_axis max(t1, t2),  hit iff t_in <= t_out and t_in > 0
-    shell: t = min_axis max(t1, t2)                                 (the exit from the room box)
+    t1 = (lo - o) / d,  t2 = (hi - o) / d                          (per axis a; 1/d precomputed per pixel)
+    solid: t_in = max_a min(t1, t2),  t_out = min_a max(t1, t2),  hit iff t_in <= t_out and t_in > 1e-4
+    shell: t = min_a max(t1, t2)                                    (the exit from the room box)
+    pixel: the nearest hit; ties go to the lower box index, the face to the first axis attaining t_in
     shade = albedo(texture(material, surface coords)) * (0.6 + 0.4 max(0, n . l))   (view-independent Lambert)
 
-Small views test every box against every ray at once; from 96x96 on, each box is tested only on the pixel block
-its projection covers. Batched in torch over pixels, so it uses every intra-op thread. `trimesh_depth` casts the
-same rays with trimesh (+ `embreex`) over the scene's triangles: the depth-only reference that the tests and
-`benchmarks/vlngen_render.py` compare against.
+What makes it fast (the output is bit-identical to `reference.ReferenceRenderer`, which tests every box on every
+ray; `tests/vlngen/test_render.py` checks it):
+
+- Screen-space culling. Box m is tested only on the pixel block that its projection covers in view ix: the
+  8 corners in camera coordinates, the box clipped at the plane z = 1e-5 (the crossing points of its 12 edges
+  added), projected, and the bounding pixel block taken with a one-pixel margin. All boxes of all views at once
+  in numpy; boxes behind the camera or off-screen get empty blocks.
+- Deferred shading. The hit loop keeps only t and the winning box per pixel (two in-place updates per box); the
+  face axis is recomputed once for the winners, then materials, textures and light are evaluated once per pixel.
+  The light n . l has six values (three axes, two signs): a table.
+- Cache-sized passes over planar float32 planes (rays stored (V, 3, H, W)): views are processed in chunks of
+  about 65k rays (256 KB a plane), so every elementwise op runs on data that stays in cache; small views are
+  batched into one chunk so Python overhead is paid once per chunk, not per view. `torch.inference_mode`.
+
+`trimesh_depth` casts the same rays with trimesh (+ `embreex`) over the scene's triangles: the depth-only peer
+that the tests and `benchmarks/vlngen_render.py` compare against.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .camera import N_VIEWS, Camera, camera_rays, view_rotation
-from .scene import CEILING, FLOOR, WALL, Scene
+from .scene import CEILING, FLOOR, WALL, Scene, SceneSpec
 
 LIGHT = np.array([0.35, 0.6, 0.72]) / np.linalg.norm([0.35, 0.6, 0.72])
+NEAR = 1e-4  # hits closer than this z-depth (metres) are ignored
+CLIP = 1e-5  # boxes are clipped at this camera z before projecting them (< NEAR: every counted hit is kept)
+# the 12 edges of a box whose corners are ordered as np.ndindex(2, 2, 2): corners differing in one bit
+EDGES = np.array([(i, i | bit) for i in range(8) for bit in (4, 2, 1) if not i & bit])
 
 
 @dataclass
@@ -38,149 +56,177 @@ class Views:
     position: np.ndarray
 
 
+def view_dirs(cam: Camera) -> torch.Tensor:
+    """Ray directions R_wc K^-1 [u, v, 1] of the 36 views, float32 (36, H, W, 3)."""
+    rays = camera_rays(cam.K, cam.width, cam.height)
+    rotations = np.stack([view_rotation(ix) for ix in range(N_VIEWS)])
+    return torch.as_tensor(np.einsum("hwc,vrc->vhwr", rays, rotations), dtype=torch.float32)
+
+
+def inverse(d: torch.Tensor) -> torch.Tensor:
+    """1 / d with components below 1e-12 in magnitude replaced by 1e-12 (so slab tests stay finite)."""
+    return 1.0 / torch.where(d.abs() < 1e-12, torch.full_like(d, 1e-12), d)
+
+
 class BoxRenderer:
     """Renders a `Scene` with torch; `render(position, views)` -> Views. Reuse one per scene and camera: the ray
     directions of the 36 views are the same at every viewpoint and are computed once."""
 
-    block_pixels = 96 * 96  # from this view size on, each box is tested only on its projected pixel block
+    chunk_rays = 1 << 16  # rays per pass (views are grouped to about this many): a float32 plane is 256 KB
 
     def __init__(self, scene: Scene, cam: Camera, device: str = "cpu") -> None:
         self.scene, self.cam, self.device = scene, cam, device
-        f32 = dict(dtype=torch.float32, device=device)
-        self.lo = torch.as_tensor(scene.box_lo, **f32)
-        self.hi = torch.as_tensor(scene.box_hi, **f32)
+        self.lo, self.hi = scene.box_lo.astype(np.float32), scene.box_hi.astype(np.float32)
+        self.shell_lo, self.shell_hi = scene.shell_lo.astype(np.float32), scene.shell_hi.astype(np.float32)
         self.corners = np.stack([np.where(np.array(bits, bool), scene.box_hi, scene.box_lo)
                                  for bits in np.ndindex(2, 2, 2)], axis=1)  # (M, 8, 3)
-        self.shell_lo = torch.as_tensor(scene.shell_lo, **f32)
-        self.shell_hi = torch.as_tensor(scene.shell_hi, **f32)
-        self.box_material = torch.as_tensor(scene.box_material, dtype=torch.long, device=device)
-        self.box_object = torch.as_tensor(scene.box_object, dtype=torch.long, device=device)
-        self.room_materials = torch.as_tensor(scene.room_materials, dtype=torch.long, device=device)
-        mats = scene.materials
-        self.c1 = torch.tensor([m.colour for m in mats], **f32)
-        self.c2 = torch.tensor([m.colour2 for m in mats], **f32)
-        self.pattern = torch.tensor([m.pattern for m in mats], dtype=torch.long, device=device)
-        self.scale = torch.tensor([m.scale for m in mats], **f32)
-        self.light = torch.as_tensor(LIGHT, **f32)
-        rays = camera_rays(cam.K, cam.width, cam.height)
         self.rotations = np.stack([view_rotation(ix) for ix in range(N_VIEWS)])
-        dirs = np.einsum("hwc,vrc->vhwr", rays, self.rotations)  # (36, H, W, 3): R_wc K^-1 [u, v, 1]
-        self.dirs = torch.as_tensor(dirs, **f32)
-        self.inv = 1.0 / torch.where(self.dirs.abs() < 1e-12, torch.full_like(self.dirs, 1e-12), self.dirs)
+        f32, i64 = dict(dtype=torch.float32, device=device), dict(dtype=torch.long, device=device)
+        dirs = view_dirs(cam).to(device)
+        self.dirs = dirs.permute(0, 3, 1, 2).contiguous()  # (36, 3, H, W): planar, one plane per axis
+        self.inv = inverse(dirs).permute(0, 3, 1, 2).contiguous()
+        self.box_material = torch.as_tensor(scene.box_material, **i64)
+        self.box_object = torch.as_tensor(scene.box_object, **i64)
+        self.room_materials = torch.as_tensor(scene.room_materials, **i64).reshape(-1)
+        mats = scene.materials
+        self.c1 = torch.tensor([m.colour for m in mats], **f32).T.contiguous()  # (3, n_materials)
+        self.c2 = torch.tensor([m.colour2 for m in mats], **f32).T.contiguous()
+        self.pattern = torch.tensor([m.pattern for m in mats], **i64)
+        self.scale = torch.tensor([m.scale for m in mats], **f32)
+        sign = torch.tensor([-1.0, 0.0, 1.0], **f32)  # n . l of a face normal to axis a with sign s: s l_a
+        self.light = (0.6 + 0.4 * (sign[None, :] * torch.as_tensor(LIGHT, **f32)[:, None]).clamp_min(0)).reshape(-1)
 
     def render(self, position: np.ndarray, views: range | list[int] = range(N_VIEWS)) -> Views:
         views = list(views)
-        o = torch.as_tensor(np.asarray(position, dtype=np.float32), device=self.device)
-        with torch.no_grad():
-            d, inv = self.dirs[views], self.inv[views]
-            t1, t2 = (self.shell_lo - o) * inv, (self.shell_hi - o) * inv
-            t_best, axis = torch.maximum(t1, t2).min(dim=-1)  # (V, H, W): the exit from the shell
-            obj = torch.full_like(axis, -1)
-            material = torch.full_like(axis, -1)
-            if self.cam.width * self.cam.height >= self.block_pixels:  # big views: each box on its screen block
-                for k, ix in enumerate(views):
-                    for box, rows, cols in self._screen_boxes(np.asarray(position, dtype=float), ix):
-                        self._hit_box(box, o, inv[k, rows, cols], t_best[k, rows, cols], axis[k, rows, cols],
-                                      material[k, rows, cols], obj[k, rows, cols])
-            elif len(self.lo):  # small views: every box against every ray at once
-                self._hit_all(o, inv, t_best, axis, material, obj)
-            rgb = self.shade(o + t_best[..., None] * d, d, axis, material)
-        return Views(rgb.numpy(), t_best.numpy(), obj.numpy().astype(np.int16), np.asarray(position))
+        o = np.asarray(position, dtype=np.float32)
+        n, H, W = len(views), self.cam.height, self.cam.width
+        blocks = self.screen_blocks(np.asarray(position, dtype=float), views)
+        rgb = torch.empty(n, H, W, 3, dtype=torch.float32, device=self.device)
+        depth = torch.empty(n, H, W, dtype=torch.float32, device=self.device)
+        ids = torch.empty(n, H, W, dtype=torch.long, device=self.device)
+        step = max(1, self.chunk_rays // (H * W))
+        with torch.inference_mode():
+            for s in range(0, n, step):
+                chunk = torch.as_tensor(views[s:s + step], device=self.device)
+                inv, dirs = self.inv[chunk], self.dirs[chunk]
+                t, axis = self._shell(o, inv)
+                win = torch.full_like(axis, -1)
+                for k in range(len(chunk)):
+                    self._hit_boxes(o, blocks[s + k], inv[k], t[k], win[k])
+                axis = self._box_axis(o, inv, win, axis)
+                depth[s:s + step] = t
+                ids[s:s + step] = self._lookup(self.box_object, win, torch.full_like(win, -1))
+                rgb[s:s + step] = self.shade(o, dirs, t, axis, win)
+        return Views(rgb.cpu().numpy(), depth.cpu().numpy(), ids.cpu().numpy().astype(np.int16),
+                     np.asarray(position))
 
-    def _screen_boxes(self, position: np.ndarray, ix: int):
-        """(box, row slice, column slice) of every box whose projection meets view ix: its bounding pixel block."""
-        R, K, W, H = self.rotations[ix], self.cam.K, self.cam.width, self.cam.height
-        pc = (self.corners - position) @ R  # (M, 8, 3) camera coordinates
-        for m in range(len(pc)):
-            z = pc[m, :, 2]
-            if np.all(z <= 1e-3):
-                continue
-            if np.any(z <= 1e-3):  # straddles the camera plane: test the whole view
-                yield m, slice(0, H), slice(0, W)
-                continue
-            u = K[0, 0] * pc[m, :, 0] / z + K[0, 2]
-            v = K[1, 1] * pc[m, :, 1] / z + K[1, 2]
-            c0, c1 = max(int(np.floor(u.min())), 0), min(int(np.ceil(u.max())) + 1, W)
-            r0, r1 = max(int(np.floor(v.min())), 0), min(int(np.ceil(v.max())) + 1, H)
-            if c0 < c1 and r0 < r1:
-                yield m, slice(r0, r1), slice(c0, c1)
+    def screen_blocks(self, position: np.ndarray, views: list[int]) -> np.ndarray:
+        """(V, M, 4) pixel blocks [row0, row1, col0, col1) that box m can cover in each view (empty: off-screen)."""
+        K, W, H = self.cam.K, self.cam.width, self.cam.height
+        pc = np.einsum("mkc,vcr->vmkr", self.corners - position, self.rotations[views])  # camera coordinates
+        a, b = pc[:, :, EDGES[:, 0]], pc[:, :, EDGES[:, 1]]  # (V, M, 12, 3) edge end points
+        cross = (a[..., 2] > CLIP) != (b[..., 2] > CLIP)
+        s = (CLIP - a[..., 2]) / np.where(cross, b[..., 2] - a[..., 2], 1.0)
+        pts = np.concatenate([pc, a + s[..., None] * (b - a)], axis=2)  # corners, then crossings of z = CLIP
+        ok = np.concatenate([pc[..., 2] > CLIP, cross], axis=2)
+        z = np.where(ok, np.maximum(pts[..., 2], CLIP), 1.0)
+        u = K[0, 0] * pts[..., 0] / z + K[0, 2]
+        v = K[1, 1] * pts[..., 1] / z + K[1, 2]
+        bounds = []
+        for x, size in ((v, H), (u, W)):
+            lo = np.floor(np.where(ok, x, np.inf).min(axis=-1))
+            hi = np.ceil(np.where(ok, x, -np.inf).max(axis=-1)) + 1
+            bounds += [np.clip(lo, 0, size), np.clip(hi, 0, size)]
+        return np.stack(bounds, axis=-1).astype(np.int64)
 
-    def _hit_box(self, m: int, o: torch.Tensor, inv: torch.Tensor, t_best: torch.Tensor, axis: torch.Tensor,
-                 material: torch.Tensor, obj: torch.Tensor) -> None:
-        """Slab test of box m on a block of rays; updates the block's nearest hit in place."""
-        t_in, ax_in, t_out = _slabs(self.lo[m], self.hi[m], o, inv)
-        closer = (t_in <= t_out) & (t_in > 1e-4) & (t_in < t_best)
-        t_best.copy_(torch.where(closer, t_in, t_best))
-        axis.copy_(torch.where(closer, ax_in, axis))
-        material.copy_(torch.where(closer, self.box_material[m], material))
-        obj.copy_(torch.where(closer, self.box_object[m], obj))
+    def _shell(self, o: np.ndarray, inv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(t, axis) of the exit from the shell for rays with inverse directions inv (V, 3, H, W)."""
+        t = axis = None
+        A, B = self.shell_lo - o, self.shell_hi - o
+        for a in range(3):
+            exit_a = torch.maximum(inv[:, a] * float(A[a]), inv[:, a] * float(B[a]))
+            if t is None:
+                t, axis = exit_a, torch.zeros_like(exit_a, dtype=torch.long)
+            else:
+                smaller = exit_a < t
+                t = torch.where(smaller, exit_a, t)
+                axis = axis.masked_fill(smaller, a)
+        return t, axis
 
-    def _hit_all(self, o: torch.Tensor, inv: torch.Tensor, t_best: torch.Tensor, axis: torch.Tensor,
-                 material: torch.Tensor, obj: torch.Tensor) -> None:
-        t_in, ax_in, t_out = _slabs(self.lo, self.hi, o, inv[..., None, :])  # (..., M)
-        t_in = torch.where((t_in <= t_out) & (t_in > 1e-4), t_in, torch.full_like(t_in, math.inf))
-        t_box, which = t_in.min(dim=-1)
-        closer = t_box < t_best
-        t_best.copy_(torch.where(closer, t_box, t_best))
-        axis.copy_(torch.where(closer, ax_in.gather(-1, which[..., None]).squeeze(-1), axis))
-        material.copy_(torch.where(closer, self.box_material[which], material))
-        obj.copy_(torch.where(closer, self.box_object[which], obj))
+    def _hit_boxes(self, o: np.ndarray, blocks: np.ndarray, inv: torch.Tensor, t: torch.Tensor,
+                   win: torch.Tensor) -> None:
+        """Slab test of every box on its block of one view (inv (3, H, W)); updates t and win (H, W) in place."""
+        A, B = self.lo - o, self.hi - o  # float32, as the reference computes them
+        for m in np.flatnonzero((blocks[:, 0] < blocks[:, 1]) & (blocks[:, 2] < blocks[:, 3])):
+            r0, r1, c0, c1 = blocks[m]
+            rays, tb = inv[:, r0:r1, c0:c1], t[r0:r1, c0:c1]
+            t_in = t_out = None
+            for a in range(3):
+                x, y = rays[a] * float(A[m, a]), rays[a] * float(B[m, a])
+                near, far = torch.minimum(x, y), torch.maximum(x, y)
+                t_in = near if t_in is None else torch.maximum(t_in, near)
+                t_out = far if t_out is None else torch.minimum(t_out, far)
+            closer = (t_in <= t_out) & (t_in > NEAR) & (t_in < tb)
+            tb.copy_(torch.where(closer, t_in, tb))
+            win[r0:r1, c0:c1].masked_fill_(closer, int(m))
 
-    def cast(self, o: torch.Tensor, d: torch.Tensor):
-        """(rgb (N, 3), t (N,), object id (N,)) of arbitrary rays o + t d (N, 3), testing every box."""
-        inv = 1.0 / torch.where(d.abs() < 1e-12, torch.full_like(d, 1e-12), d)
-        t_best, axis = torch.maximum((self.shell_lo - o) * inv, (self.shell_hi - o) * inv).min(dim=-1)
-        obj, material = torch.full_like(axis, -1), torch.full_like(axis, -1)
-        for m in range(len(self.lo)):
-            self._hit_box(m, o, inv, t_best, axis, material, obj)
-        return self.shade(o + t_best[..., None] * d, d, axis, material), t_best, obj
+    def _box_axis(self, o: np.ndarray, inv: torch.Tensor, win: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
+        """The entry face's axis (first axis attaining t_in) where a box won; the shell's axis elsewhere."""
+        if not len(self.lo):
+            return axis
+        m = win.clamp_min(0)
+        A = torch.as_tensor(self.lo - o, device=self.device)
+        B = torch.as_tensor(self.hi - o, device=self.device)
+        t_in = ax = None
+        for a in range(3):
+            near = torch.minimum(inv[:, a] * A[:, a][m], inv[:, a] * B[:, a][m])
+            if t_in is None:
+                t_in, ax = near, torch.zeros_like(axis)
+            else:
+                bigger = near > t_in
+                t_in = torch.where(bigger, near, t_in)
+                ax = ax.masked_fill(bigger, a)
+        return torch.where(win >= 0, ax, axis)
 
-    def shade(self, point: torch.Tensor, d: torch.Tensor, axis: torch.Tensor, material: torch.Tensor):
-        """Textured Lambert colour of hit points (..., 3) on faces normal to `axis`, facing against d."""
-        normal = torch.zeros_like(d)
-        normal.scatter_(-1, axis[..., None], -torch.sign(d.gather(-1, axis[..., None])))
-        structural = material < 0
-        material = torch.where(structural, self._room_material(point + 0.05 * normal, normal), material)
-        albedo = self._texture(material, point, axis)
-        light = 0.6 + 0.4 * (normal @ self.light).clamp_min(0)
-        return (albedo * light[..., None]).clamp(0, 1)
+    def _lookup(self, table: torch.Tensor, win: torch.Tensor, otherwise: torch.Tensor) -> torch.Tensor:
+        """table[win] where a box won (win >= 0), `otherwise` elsewhere."""
+        if not len(table):
+            return otherwise
+        return torch.where(win >= 0, table[win.clamp_min(0)], otherwise)
 
-    def _room_material(self, p: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
-        s = self.scene.spec
-        ix = (p[..., 0] / s.room_size).floor().clamp(0, s.rooms_x - 1).long()
-        iy = (p[..., 1] / s.room_size).floor().clamp(0, s.rooms_y - 1).long()
-        kind = torch.where(normal[..., 2] > 0.5, FLOOR, torch.where(normal[..., 2] < -0.5, CEILING, WALL))
-        return self.room_materials[iy * s.rooms_x + ix, kind]
-
-    def _texture(self, material: torch.Tensor, p: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
-        """Albedo from the material's pattern over the two surface coordinates (a, b) of the hit point."""
-        first = torch.where(axis == 0, p[..., 1], p[..., 0])
-        second = torch.where(axis == 2, p[..., 1], p[..., 2])
+    def shade(self, o: np.ndarray, dirs: torch.Tensor, t: torch.Tensor, axis: torch.Tensor,
+              win: torch.Tensor) -> torch.Tensor:
+        """Textured Lambert colour (V, H, W, 3) of the hits o + t d (dirs (V, 3, H, W)) on faces normal to `axis`."""
+        px, py, pz = (t * dirs[:, a] + float(o[a]) for a in range(3))
+        d_axis = torch.where(axis == 0, dirs[:, 0], torch.where(axis == 1, dirs[:, 1], dirs[:, 2]))
+        s = -torch.sign(d_axis)  # the face normal's component along its axis
+        off = 0.05 * s  # a point 5 cm off the face, inside the room the face belongs to
+        room = _room_material_index(self.scene.spec, torch.where(axis == 0, px + off, px),
+                                    torch.where(axis == 1, py + off, py), torch.where(axis == 2, s, 0.0))
+        material = self._lookup(self.box_material, win, torch.full_like(win, -1))  # -1: walls, shell
+        material = torch.where(material < 0, self.room_materials[room], material)
+        first = torch.where(axis == 0, py, px)
+        second = torch.where(axis == 2, py, pz)
         sc = self.scale[material]
         ia, ib = (first / sc).floor(), (second / sc).floor()
-        noise = _hash(ia, ib)
         pat = self.pattern[material]
-        checker = torch.remainder(ia + ib, 2.0)
         stripes = torch.remainder(ia, 2.0)
-        planks = _hash(ia, (second / (4 * sc) + 0.5 * torch.remainder(ia, 2.0)).floor())
+        checker = torch.remainder(ia + ib, 2.0)
+        planks = _hash(ia, (second / (4 * sc) + 0.5 * stripes).floor())
         mix = torch.where(pat == 1, checker, torch.where(pat == 2, stripes, torch.where(pat == 3, planks,
-                                                                                        0.25 * noise)))
-        return self.c1[material] * (1 - mix[..., None]) + self.c2[material] * mix[..., None]
+                                                                                        0.25 * _hash(ia, ib))))
+        light = self.light[axis * 3 + (s + 1).long()]
+        rest = 1 - mix
+        return torch.stack([((self.c1[c][material] * rest + self.c2[c][material] * mix) * light).clamp(0, 1)
+                            for c in range(3)], dim=-1)
 
 
-def _slabs(lo: torch.Tensor, hi: torch.Tensor, o: torch.Tensor, inv: torch.Tensor):
-    """(t_in, axis of t_in, t_out) of rays against boxes, per axis with elementwise ops (no size-3 reductions)."""
-    t = []
-    for k in range(3):
-        a, b = (lo[..., k] - o[k]) * inv[..., k], (hi[..., k] - o[k]) * inv[..., k]
-        t.append((torch.minimum(a, b), torch.maximum(a, b)))
-    t_in, ax = t[0][0], torch.zeros_like(t[0][0], dtype=torch.long)
-    for k in (1, 2):
-        bigger = t[k][0] > t_in
-        t_in = torch.where(bigger, t[k][0], t_in)
-        ax = torch.where(bigger, k, ax)
-    t_out = torch.minimum(torch.minimum(t[0][1], t[1][1]), t[2][1])
-    return t_in, ax, t_out
+def _room_material_index(spec: SceneSpec, x: torch.Tensor, y: torch.Tensor, nz: torch.Tensor) -> torch.Tensor:
+    """Flat index into room_materials (n_rooms, 3) of the structural surface at (x, y) with normal z-component nz."""
+    ix = (x / spec.room_size).floor().clamp(0, spec.rooms_x - 1).long()
+    iy = (y / spec.room_size).floor().clamp(0, spec.rooms_y - 1).long()
+    kind = torch.where(nz > 0.5, FLOOR, torch.where(nz < -0.5, CEILING, WALL))
+    return (iy * spec.rooms_x + ix) * 3 + kind
 
 
 def _hash(i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
@@ -203,8 +249,9 @@ def scene_mesh(scene: Scene):
 
 
 def trimesh_depth(scene: Scene, cam: Camera, position: np.ndarray, views: range | list[int] = range(N_VIEWS),
-                  engine: str = "auto") -> np.ndarray:
-    """z-depth (V, H, W) of the same views by trimesh's ray casting (`engine`: auto, triangle or embree)."""
+                  engine: str = "auto", rows: slice = slice(None)) -> np.ndarray:
+    """z-depth (V, h, W) of the same views (pixel `rows` only) by trimesh's ray casting (`engine`: auto, triangle
+    or embree)."""
     import trimesh
 
     mesh = scene_mesh(scene)
@@ -214,7 +261,9 @@ def trimesh_depth(scene: Scene, cam: Camera, position: np.ndarray, views: range 
         caster = trimesh.ray.ray_pyembree.RayMeshIntersector(mesh)
     else:
         caster = mesh.ray
-    rays = camera_rays(cam.K, cam.width, cam.height).reshape(-1, 3)
+    rays = camera_rays(cam.K, cam.width, cam.height)[rows]
+    height = rays.shape[0]
+    rays = rays.reshape(-1, 3)
     out = np.full((len(list(views)), rays.shape[0]), np.inf)
     for k, ix in enumerate(views):
         R = view_rotation(ix)
@@ -223,4 +272,4 @@ def trimesh_depth(scene: Scene, cam: Camera, position: np.ndarray, views: range 
         loc, ray_idx, _ = caster.intersects_location(origins, d / np.linalg.norm(d, axis=1, keepdims=True),
                                                      multiple_hits=False)
         out[k, ray_idx] = (loc - position) @ R[:, 2]
-    return out.reshape(-1, cam.height, cam.width)
+    return out.reshape(-1, height, cam.width)
