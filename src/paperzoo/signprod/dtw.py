@@ -65,13 +65,9 @@ def accumulated_cost(cost: np.ndarray, n: np.ndarray, m: np.ndarray) -> np.ndarr
     k = i + j; +inf off the grid), so every step works on contiguous slices of the two previous diagonals.
     """
     P, N, M = cost.shape
-    k = np.arange(N + M + 1)[:, None]
-    i = np.arange(N + 1)[None, :]
-    j = k - i
-    valid = (i >= 1) & (j >= 1) & (j <= M)
     skew = np.full((P, N + M + 1, N + 1), np.inf)
-    kk, ii = np.nonzero(valid)
-    skew[:, kk, ii] = cost[:, ii - 1, kk - ii - 1]
+    for i in range(1, N + 1):  # row i of C lands on diagonals i + 1 .. i + M, column i
+        skew[:, i + 1:i + 1 + M, i] = cost[:, i - 1, :]
     prev2 = np.full((P, N + 1), np.inf)
     prev2[:, 0] = 0.0  # diagonal 0: the virtual origin (0, 0)
     prev1 = np.full((P, N + 1), np.inf)

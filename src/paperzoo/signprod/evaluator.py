@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from paperzoo.core import param
 
 from .batching import TEXT_BOS, TEXT_EOS, TEXT_PAD, SignBatch
-from .model import causal_mask, sinusoid_table
+from .model import Standardised, causal_mask, encoder_stack, sinusoid_table
 from .skeleton import N_VALUES
 
 
@@ -46,7 +46,7 @@ class EvaluatorConfig:
             raise ValueError(f"evaluator.d_model ({self.d_model}) must be divisible by evaluator.heads ({self.heads})")
 
 
-class BackTranslator(nn.Module):
+class BackTranslator(Standardised):
     """Pose encoder with a CTC gloss head and a text decoder (module docstring)."""
 
     def __init__(self, n_glosses: int, n_words: int, cfg: EvaluatorConfig) -> None:
@@ -54,24 +54,17 @@ class BackTranslator(nn.Module):
         d = cfg.d_model
         self.cfg = cfg
         self.frame_in = nn.Linear(N_VALUES, d)
-        enc = nn.TransformerEncoderLayer(d, cfg.heads, cfg.ff, cfg.dropout, batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(enc, cfg.layers, norm=nn.LayerNorm(d), enable_nested_tensor=False)
+        self.encoder = encoder_stack(d, cfg.heads, cfg.ff, cfg.dropout, cfg.layers)
         self.gloss_out = nn.Linear(d, n_glosses)
         self.word_embed = nn.Embedding(n_words, d, padding_idx=TEXT_PAD)
         dec = nn.TransformerDecoderLayer(d, cfg.heads, cfg.ff, cfg.dropout, batch_first=True, norm_first=True)
         self.decoder = nn.TransformerDecoder(dec, cfg.layers, norm=nn.LayerNorm(d))
         self.word_out = nn.Linear(d, n_words)
         self.register_buffer("pe", sinusoid_table(cfg.max_frames, d), persistent=False)
-        self.register_buffer("mean", torch.zeros(N_VALUES))
-        self.register_buffer("std", torch.ones(N_VALUES))
-
-    def set_normaliser(self, mean: Tensor, std: Tensor) -> None:
-        self.mean.copy_(mean)
-        self.std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
 
     def encode(self, frames: Tensor, pad: Tensor) -> Tensor:
         """Encoder states (B, T, d) of joint frames (B, T, 150) in data units."""
-        x = self.frame_in((frames[..., :N_VALUES] - self.mean) / self.std) + self.pe[: frames.shape[1]]
+        x = self.frame_in(self.standardise(frames)) + self.pe[: frames.shape[1]]
         return self.encoder(x, src_key_padding_mask=pad)
 
     def _words(self, states: Tensor, pad: Tensor, words: Tensor) -> Tensor:

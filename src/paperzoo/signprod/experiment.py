@@ -141,10 +141,13 @@ def warn_weak(ctx: RunContext, m: dict[str, float], cfg: SignprodConfig) -> None
     if not gt_wer <= cfg.claims.evaluator_wer:
         ctx.warn(f"the back-translation evaluator reads the ground-truth test poses with gloss WER {gt_wer:.1f} % "
                  f"(> {cfg.claims.evaluator_wer:g} %): BLEU/ROUGE/WER of the producers say little")
+    base = m["dtw.mean_pose.gtlen"]
     for name in cfg.models:
-        dtw, base = m.get(f"dtw.{name}.gtlen", float("nan")), m["dtw.mean_pose.gtlen"]
-        if not dtw < base:
-            ctx.warn(f"{name}: DTW-MJE {dtw:.3f} (true length) is no better than holding the mean pose ({base:.3f})")
+        for protocol, label in (("gtlen", "true length"), ("predlen", "predicted length")):
+            dtw = m.get(f"dtw.{name}.{protocol}", float("nan"))
+            if not dtw < base:
+                ctx.warn(f"{name}: DTW-MJE {dtw:.3f} ({label}) is no better than holding the mean pose for the "
+                         f"true length ({base:.3f})")
 
 
 def report_sections(ctx: RunContext, cfg: SignprodConfig, prep: Prepared, m: dict[str, float],

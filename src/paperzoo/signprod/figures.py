@@ -160,10 +160,10 @@ def alignment_maps(ctx: RunContext, maps: dict[str, np.ndarray], truth: np.ndarr
         return
     with ctx.figure("alignment", "frame-to-gloss alignment of the example test sentence (teacher forced on the true "
                                  "poses): CSA association softmax(S / tau) and the last cross-attention; white: the "
-                                 "true alignment", ncols=len(maps), figsize=(5 * len(maps), 3.4)) as (_fig, axes):
-        for ax, (title, a) in zip(np.atleast_1d(axes), maps.items(), strict=True):
-            heatmap(ax, a, title=title, xlabel="frame", ylabel="gloss", ylabels=glosses, annotate=False,
-                    cbar_label="weight", vmin=0, vmax=1)
+                                 "true alignment", ncols=len(maps), figsize=(5.4 * len(maps), 3.4)) as (_fig, axes):
+        for k, (ax, (title, a)) in enumerate(zip(np.atleast_1d(axes), maps.items(), strict=True)):
+            heatmap(ax, a, title=title, xlabel="frame", ylabel="gloss" if k == 0 else "", ylabels=glosses,
+                    annotate=False, cbar_label="weight", vmin=0, vmax=1)
             if truth is not None:
                 ax.plot(np.arange(len(truth)), truth, color="white", lw=1.2, label="true")
                 legend(ax)

@@ -118,7 +118,31 @@ class Output:
     extras: dict[str, Tensor] = field(default_factory=dict)
 
 
-class ProgressiveTransformer(nn.Module):
+def encoder_stack(d: int, heads: int, ff: int, dropout: float, layers: int) -> nn.TransformerEncoder:
+    """Pre-norm Transformer encoder with a final LayerNorm (the producers' gloss encoder, the evaluator's)."""
+    layer = nn.TransformerEncoderLayer(d, heads, ff, dropout, batch_first=True, norm_first=True)
+    return nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d), enable_nested_tensor=False)
+
+
+class Standardised(nn.Module):
+    """A network that reads joints standardised with the training set's per-value mean and std (buffers, saved
+    with the weights; values that never vary keep std 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(N_VALUES))
+        self.register_buffer("std", torch.ones(N_VALUES))
+
+    def set_normaliser(self, mean: Tensor, std: Tensor) -> None:
+        self.mean.copy_(mean)
+        self.std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
+
+    def standardise(self, frames: Tensor) -> Tensor:
+        """The 150 joint values of frames (..., >= 150) in joint stds."""
+        return (frames[..., :N_VALUES] - self.mean) / self.std
+
+
+class ProgressiveTransformer(Standardised):
     """Gloss encoder + autoregressive pose decoder with a counter (module docstring)."""
 
     def __init__(self, n_src: int, cfg: ModelConfig) -> None:
@@ -126,24 +150,17 @@ class ProgressiveTransformer(nn.Module):
         d = cfg.d_model
         self.cfg = cfg
         self.embed = nn.Embedding(n_src, d, padding_idx=PAD)
-        layer = nn.TransformerEncoderLayer(d, cfg.heads, cfg.ff, cfg.dropout, batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, cfg.enc_layers, norm=nn.LayerNorm(d), enable_nested_tensor=False)
+        self.encoder = encoder_stack(d, cfg.heads, cfg.ff, cfg.dropout, cfg.enc_layers)
         self.frame_in = nn.Linear(FRAME, d)
         self.decoder = nn.ModuleList(DecoderLayer(d, cfg.heads, cfg.ff, cfg.dropout) for _ in range(cfg.dec_layers))
         self.final_norm = nn.LayerNorm(d)
         self.frame_out = nn.Linear(d, FRAME)
         self.register_buffer("pe", sinusoid_table(cfg.max_frames, d), persistent=False)
-        self.register_buffer("mean", torch.zeros(N_VALUES))
-        self.register_buffer("std", torch.ones(N_VALUES))
 
     # ------------------------------------------------------------------ standardisation of the joints
 
-    def set_normaliser(self, mean: Tensor, std: Tensor) -> None:
-        self.mean.copy_(mean)
-        self.std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
-
     def normalise(self, frames: Tensor) -> Tensor:
-        return torch.cat([(frames[..., :N_VALUES] - self.mean) / self.std, frames[..., N_VALUES:]], dim=-1)
+        return torch.cat([self.standardise(frames), frames[..., N_VALUES:]], dim=-1)
 
     def denormalise(self, frames: Tensor) -> Tensor:
         return torch.cat([frames[..., :N_VALUES] * self.std + self.mean, frames[..., N_VALUES:]], dim=-1)
