@@ -14,7 +14,7 @@ from paperzoo.amr.formats import (
     load_rml2018,
     load_sigmf,
 )
-from paperzoo.core import UserError
+from paperzoo.core import DataError, UserError
 
 
 def _rml2016_dict(rng):
@@ -41,67 +41,151 @@ class _Payload:
         return (os.system, ("echo pwned > /dev/null",))
 
 
-def test_rml2016_refuses_a_code_carrying_pickle(tmp_path):
-    path = tmp_path / "evil.pkl"
-    path.write_bytes(pickle.dumps({("QPSK", 0): _Payload()}, protocol=2))
-    with pytest.raises(UserError, match="refusing"):
-        load_rml2016(path)
+def _pickle(tmp_path, obj, name="bad.pkl"):
+    path = tmp_path / name
+    path.write_bytes(pickle.dumps(obj, protocol=4))  # protocol 2 writes an empty array through builtins.bytes
+    return path
 
 
-def test_rml2016_rejects_wrong_layout_and_missing_file(tmp_path):
-    path = tmp_path / "bad.pkl"
-    path.write_bytes(pickle.dumps({("QPSK", 0): np.zeros((3, 128), np.float32)}, protocol=2))
-    with pytest.raises(UserError, match=r"expected \(N, 2, L\)"):
+GOOD = np.zeros((3, 2, 128), np.float32)
+
+
+@pytest.mark.parametrize("obj,needle", [
+    ({}, "dict is empty"),
+    ({("QPSK", "high"): GOOD}, "non-integer SNR"),
+    ({("QPSK", 2.5): GOOD}, "non-integer SNR"),
+    ({(7, 0): GOOD}, "not a name"),
+    ({("QPSK", 0): np.zeros((3, 128), np.float32)}, r"expected (N >= 1, 2, L)"),
+    ({("QPSK", 0): np.zeros((0, 2, 128), np.float32)}, r"expected (N >= 1, 2, L)"),
+    ({("QPSK", 0): GOOD, ("BPSK", 0): np.zeros((3, 2, 64), np.float32)}, "same length"),
+    ({("QPSK", 0): np.full((3, 2, 128), np.nan, np.float32)}, "NaN or infinite"),
+    ([1, 2, 3], "not a RadioML 2016 file"),
+    ({("QPSK", 0): _Payload()}, "refusing"),
+])
+def test_rml2016_refuses_malformed_files_naming_them(tmp_path, obj, needle):
+    path = _pickle(tmp_path, obj)
+    with pytest.raises(DataError) as info:
         load_rml2016(path)
-    with pytest.raises(UserError, match="not found"):
+    assert needle in str(info.value) and "bad.pkl" in str(info.value)
+
+
+def test_rml2016_missing_empty_and_truncated_files(tmp_path):
+    with pytest.raises(DataError, match="not found"):
         load_rml2016(tmp_path / "nope.pkl")
+    (tmp_path / "empty.pkl").write_bytes(b"")
+    with pytest.raises(DataError, match="empty"):
+        load_rml2016(tmp_path / "empty.pkl")
+    (tmp_path / "cut.pkl").write_bytes(pickle.dumps(_rml2016_dict(np.random.default_rng(0)), protocol=2)[:500])
+    with pytest.raises(DataError, match="cut.pkl"):
+        load_rml2016(tmp_path / "cut.pkl")
+
+
+def _rml2018(path, x, y, z):
+    with h5py.File(path, "w") as h5:
+        for name, value in (("X", x), ("Y", y), ("Z", z)):
+            if value is not None:
+                h5[name] = value
+    return path
 
 
 def test_rml2018_hdf5(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((10, 1024, 2)).astype(np.float32)
     labels = rng.integers(0, 24, 10)
-    path = tmp_path / "GOLD_XYZ_OSC.0001_1024.hdf5"
-    with h5py.File(path, "w") as h5:
-        h5["X"] = x
-        h5["Y"] = np.eye(24)[labels]
-        h5["Z"] = np.arange(10)[:, None] * 2 - 20
+    path = _rml2018(tmp_path / "GOLD_XYZ_OSC.0001_1024.hdf5", x, np.eye(24)[labels], np.arange(10)[:, None] * 2 - 20)
     fs = load_rml2018(path)
     assert fs.classes == RML2018_CLASSES and fs.label.tolist() == labels.tolist()
     np.testing.assert_array_equal(fs.x[3], x[3, :, 0] + 1j * x[3, :, 1])
     assert fs.snr.tolist() == list(range(-20, 0, 2))
     sub = load_rml2018(path, max_frames=3, stride=2)
     assert sub.label.tolist() == labels[[0, 2, 4]].tolist()
-    with h5py.File(tmp_path / "bad.h5", "w") as h5:
-        h5["X"] = x
-    with pytest.raises(UserError, match="missing datasets"):
-        load_rml2018(tmp_path / "bad.h5")
 
 
-@pytest.mark.parametrize("datatype,dtype", [("cf32_le", "<f4"), ("ci16_le", "<i2"), ("cf32_be", ">f4")])
+X = np.zeros((4, 64, 2), np.float32)
+Y = np.eye(24)[[0, 1, 2, 3]]
+Z = np.zeros((4, 1))
+
+
+@pytest.mark.parametrize("x,y,z,needle", [
+    (X, None, Z, "missing datasets ['Y']"),
+    (np.zeros((4, 64, 3), np.float32), Y, Z, "X has shape (4, 64, 3)"),
+    (np.zeros((4, 128), np.float32), Y, Z, "X has shape (4, 128)"),
+    (X, np.eye(24)[[0, 1, 2]], Z, "Y has shape (3, 24)"),
+    (X, Y, np.zeros((5, 1)), "Z has shape (5, 1)"),
+    (np.full((4, 64, 2), np.inf, np.float32), Y, Z, "NaN or infinite"),
+])
+def test_rml2018_refuses_wrong_shapes_naming_the_file(tmp_path, x, y, z, needle):
+    path = _rml2018(tmp_path / "bad.hdf5", x, y, z)
+    with pytest.raises(DataError) as info:
+        load_rml2018(path)
+    assert needle in str(info.value) and "bad.hdf5" in str(info.value)
+
+
+def test_rml2018_refuses_a_file_that_is_not_hdf5(tmp_path):
+    path = tmp_path / "fake.hdf5"
+    path.write_bytes(b"RadioML? no: " * 100)
+    with pytest.raises(DataError, match="fake.hdf5 is not an HDF5 file"):
+        load_rml2018(path)
+
+
+def _sigmf(tmp_path, datatype, payload: bytes, rate=2.4e6, name="rec", **glob):
+    (tmp_path / f"{name}.sigmf-data").write_bytes(payload)
+    meta = {"global": {"core:datatype": datatype, "core:sample_rate": rate, "core:version": "1.0.0", **glob},
+            "captures": [{"core:sample_start": 0, "core:frequency": 433.92e6}], "annotations": []}
+    (tmp_path / f"{name}.sigmf-meta").write_text(json.dumps(meta))
+    return tmp_path / f"{name}.sigmf-meta"
+
+
+@pytest.mark.parametrize("datatype,dtype", [("cf32_le", "<f4"), ("ci16_le", "<i2"), ("cf32_be", ">f4"),
+                                            ("rf32_le", "<f4")])
 def test_sigmf(tmp_path, datatype, dtype):
     iq = np.array([1 + 2j, -3 + 0.5j, 4 - 1j, 0 + 0j])
     inter = np.stack([iq.real, iq.imag], axis=1).ravel().astype(dtype)
-    (tmp_path / "rec.sigmf-data").write_bytes(inter.tobytes())
-    meta = {"global": {"core:datatype": datatype, "core:sample_rate": 2.4e6, "core:version": "1.0.0"},
-            "captures": [{"core:sample_start": 0, "core:frequency": 433.92e6}], "annotations": []}
-    (tmp_path / "rec.sigmf-meta").write_text(json.dumps(meta))
-    rec = load_recording(tmp_path / "rec.sigmf-meta")
+    rec = load_recording(_sigmf(tmp_path, datatype, inter.tobytes()))
     assert rec.sample_rate == 2.4e6 and rec.center_freq == 433.92e6
-    expected = np.round(iq) if datatype.startswith("ci") else iq
-    np.testing.assert_allclose(rec.samples, expected if datatype.startswith("c") else iq)
+    if datatype.startswith("r"):
+        np.testing.assert_allclose(rec.samples, inter.astype(float))
+    else:
+        np.testing.assert_allclose(rec.samples, np.round(iq) if datatype.startswith("ci") else iq)
 
 
-def test_sigmf_errors(tmp_path):
+def test_sigmf_unsigned_bytes_are_offset_binary(tmp_path):
+    rec = load_sigmf(_sigmf(tmp_path, "cu8", bytes([0, 255, 128, 127])))
+    np.testing.assert_allclose(rec.samples, [-127.5 + 127.5j, 0.5 - 0.5j])
+
+
+CF32 = np.zeros(8, "<f4").tobytes()
+
+
+@pytest.mark.parametrize("datatype,payload,rate,needle", [
+    (5, CF32, 1e6, "core:datatype must be a string"),
+    (["cf32_le"], CF32, 1e6, "core:datatype must be a string"),
+    ("cf16_le", CF32, 1e6, "unsupported core:datatype 'cf16_le'"),
+    ("cf32_xx", CF32, 1e6, "unsupported core:datatype"),
+    ("cf32_le", np.zeros(3, "<f4").tobytes(), 1e6, "odd number"),
+    ("cf32_le", b"\0" * 6, 1e6, "not a multiple of the 4-byte"),
+    ("cf32_le", b"", 1e6, "empty"),
+    ("cf32_le", np.array([1, np.nan, 0, 0], "<f4").tobytes(), 1e6, "NaN or infinite"),
+    ("cf32_le", CF32, 0, "sample rate must be a finite number > 0"),
+    ("cf32_le", CF32, -2e6, "sample rate must be a finite number > 0"),
+    ("cf32_le", CF32, "fast", "sample rate must be a finite number > 0"),
+])
+def test_sigmf_refuses_bad_recordings(tmp_path, datatype, payload, rate, needle):
+    meta = _sigmf(tmp_path, datatype, payload, rate)
+    with pytest.raises(DataError) as info:
+        load_sigmf(meta)
+    assert needle in str(info.value) and "rec.sigmf-" in str(info.value)
+
+
+def test_sigmf_metadata_errors(tmp_path):
     (tmp_path / "r.sigmf-data").write_bytes(b"\0" * 8)
-    (tmp_path / "r.sigmf-meta").write_text(json.dumps({"global": {"core:datatype": "cf16_le",
-                                                                  "core:sample_rate": 1.0}}))
-    with pytest.raises(UserError, match="unsupported core:datatype"):
-        load_sigmf(tmp_path / "r.sigmf-meta")
     (tmp_path / "r.sigmf-meta").write_text("{not json")
-    with pytest.raises(UserError, match="not valid SigMF"):
+    with pytest.raises(DataError, match="not valid SigMF"):
         load_sigmf(tmp_path / "r.sigmf-data")
-    with pytest.raises(UserError, match="needs both"):
+    (tmp_path / "r.sigmf-meta").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(DataError, match="r.sigmf-meta: not valid SigMF"):
+        load_sigmf(tmp_path / "r.sigmf-meta")
+    with pytest.raises(DataError, match="needs both"):
         load_sigmf(tmp_path / "other.sigmf-meta")
 
 
@@ -114,6 +198,12 @@ def test_raw_complex64(tmp_path):
     assert rec.sample_rate == 1e6
     with pytest.raises(UserError, match="needs a sample rate"):
         load_recording(path)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(DataError, match="--fs: sample rate must be a finite number > 0"):
+            load_raw_complex64(path, bad)
     path.write_bytes(b"\0" * 12)
-    with pytest.raises(UserError, match="multiple of 8"):
+    with pytest.raises(DataError, match="odd number"):
+        load_raw_complex64(path, 1e6)
+    path.write_bytes(b"\0" * 10)
+    with pytest.raises(DataError, match="not a multiple of the 4-byte"):
         load_raw_complex64(path, 1e6)

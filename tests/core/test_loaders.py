@@ -46,6 +46,6 @@ def test_every_implemented_system_registers_a_loader():
     with_loaders = {name.split(".")[0] for name in LOADERS}
     synthetic_only = {"induction"}  # its data is generated; it reads no external format
     # systems whose contract-v2 work (registering their loaders) has not landed yet; each removes itself
-    pending = {"amr"}
+    pending = set()
     missing = [s for s in implemented_systems() if s not in with_loaders | synthetic_only | pending]
     assert not missing, f"systems without a registered loader: {missing}"

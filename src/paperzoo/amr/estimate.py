@@ -12,43 +12,55 @@
 4. Optional fine correction: z^M has a spectral line at M * df for M-ary PSK/QAM (M = 2, 4, 8); the strongest
    line within +-M * max_fine * B (if it stands out of the local median by line_snr) gives df; done at
    baseband, where M * df cannot alias.
+5. Symbol rate (resample="symbol"): the squared envelope of a linearly modulated signal is cyclostationary,
+   with a spectral line at Rs where the excess band at -Rs/2 beats with the one at +Rs/2:
+      S(f) = |FFT(|z|^2 - mean |z|^2)|^2,   Rs_hat = argmax_{f in rs_range * B} S(f) / (median_w S(f) + floor)
+   (median over rs_median_bins bins: a line, not a bump, is sought). If the peak stands rs_line_snr times above
+   that level, Rs_hat is refined by a parabola through the three bins at the peak; otherwise (FSK, analog:
+   no line) Rs_hat = B. The capture is then converted again at sps * Rs_hat samples per second, so every frame
+   holds a fixed number of samples per symbol.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.ndimage import median_filter, uniform_filter1d
-from scipy.signal import welch
+from scipy.signal import get_window
+
+from paperzoo.core import param
 
 
 @dataclass
 class EstimatorConfig:
     """Settings of the power-spectrum estimator and converter."""
 
-    nperseg: int = 512
-    overlap: float = 0.75
-    line_filter_bins: int = 9  # median filter width that removes lines narrower than ~this many bins
-    smooth_bins: int = 5
-    gap_frac: float = 0.15  # bridge dips below the half level up to this fraction of the current width
-    margin: float = 0.5  # centroid window = -3 dB region widened by margin * B per side
-    sps: float = 4.0  # output samples per estimated bandwidth (= samples/symbol for RRC signals)
-    lowpass_excess: float = 0.6  # low-pass half width = (1 + lowpass_excess) * B / 2 (RRC roll-off room)
-    fine: bool = True
-    fine_powers: tuple[int, ...] = (2, 4, 8)
-    max_fine: float = 0.15  # search fine offsets within +- max_fine * B
-    line_snr: float = 30.0  # line must exceed this many times the median |FFT(z^M)|^2 in the window
+    nperseg: int = param(512, ge=64, doc="Welch segment length")
+    overlap: float = param(0.75, ge=0, lt=1, doc="Welch segment overlap")
+    line_filter_bins: int = param(9, ge=1, doc="median filter that removes PSD lines narrower than ~this many bins")
+    smooth_bins: int = param(5, ge=1, doc="moving-average smoothing of the PSD, bins")
+    gap_frac: float = param(0.15, ge=0, doc="bridge dips below the half level up to this fraction of the width")
+    margin: float = param(0.5, ge=0, doc="carrier centroid window: -3 dB region widened by margin * B per side")
+    sps: float = param(4.0, ge=2, doc="output samples per estimated symbol (per bandwidth where no symbol line)")
+    lowpass_excess: float = param(0.6, ge=0, doc="low-pass half width = (1 + lowpass_excess) * B / 2")
+    fine: bool = param(True, doc="M-th power fine carrier correction at baseband")
+    fine_powers: tuple[int, ...] = param((2, 4, 8), choices=(2, 4, 8), nonempty=True, doc="powers M tried")
+    max_fine: float = param(0.15, gt=0, doc="search fine offsets within +- max_fine * B")
+    line_snr: float = param(30.0, gt=1, doc="M-th power line must exceed the window median this many times")
+    resample: Literal["symbol", "bandwidth"] = param("symbol", doc="output sps per estimated symbol or per bandwidth")
+    rs_range: tuple[float, float] = param((0.5, 1.5), gt=0, doc="symbol-rate line searched in this range times B")
+    rs_median_bins: int = param(65, ge=3, doc="running median the envelope line must stand above, bins")
+    rs_line_snr: float = param(20.0, gt=1, doc="accept the envelope line this many times above its running median")
+    detect_sigma: float = param(8.0, gt=0, doc="no signal when the PSD peak stands less than this many spreads "
+                                "above the noise floor")
 
     def __post_init__(self):
-        if self.nperseg < 64:
-            raise ValueError(f"nperseg must be >= 64, got {self.nperseg}")
-        if not 0 <= self.overlap < 1:
-            raise ValueError(f"overlap must be in [0, 1), got {self.overlap}")
-        if self.sps < 2:
-            raise ValueError(f"sps must be >= 2 (Nyquist), got {self.sps}")
-        if any(m not in (2, 4, 8) for m in self.fine_powers):
-            raise ValueError(f"fine_powers must be drawn from 2, 4, 8; got {self.fine_powers}")
+        lo, hi = self.rs_range
+        if not lo < hi <= self.sps / 2:
+            raise ValueError(f"estimator.rs_range must satisfy lo < hi <= estimator.sps / 2 (the envelope's "
+                             f"Nyquist), got {self.rs_range} with sps = {self.sps}")
 
 
 @dataclass
@@ -59,17 +71,25 @@ class Estimate:
     bandwidth: np.ndarray
     bandwidth99: np.ndarray
     noise_floor: np.ndarray
+    detection: np.ndarray  # peak of P / N0 - 1 in units of its spread over frequency: ~3 for noise alone
     fine_offset: np.ndarray | None = None
+    symbol_rate: np.ndarray | None = None  # Rs_hat (= bandwidth where no envelope line was found)
+    rate_line: np.ndarray | None = None  # whether the envelope line was found
 
 
 def power_spectrum(x: np.ndarray, fs: float, cfg: EstimatorConfig) -> tuple[np.ndarray, np.ndarray]:
     """Welch PSD of each row; one-sided for real input, two-sided (fftshifted) for complex input."""
     nperseg = min(cfg.nperseg, x.shape[-1])
-    f, p = welch(x, fs=fs, window="hann", nperseg=nperseg, noverlap=int(nperseg * cfg.overlap),
-                 return_onesided=not np.iscomplexobj(x), detrend=False, axis=-1)
+    step = max(nperseg - int(nperseg * cfg.overlap), 1)
+    window = get_window("hann", nperseg)
+    segments = np.lib.stride_tricks.sliding_window_view(x, nperseg, axis=-1)[..., ::step, :] * window
+    scale = 1.0 / (fs * np.sum(window ** 2))
     if np.iscomplexobj(x):
-        f, p = np.fft.fftshift(f), np.fft.fftshift(p, axes=-1)
-    return f, p
+        p = np.mean(np.abs(np.fft.fft(segments, axis=-1)) ** 2, axis=-2) * scale
+        return np.fft.fftshift(np.fft.fftfreq(nperseg, 1 / fs)), np.fft.fftshift(p, axes=-1)
+    p = np.mean(np.abs(np.fft.rfft(segments, axis=-1)) ** 2, axis=-2) * scale
+    p[..., 1:(nperseg + 1) // 2] *= 2  # one-sided: fold the negative frequencies (not DC, not Nyquist)
+    return np.fft.rfftfreq(nperseg, 1 / fs), p
 
 
 def _edge(e_row: np.ndarray, start: int, half: float, step: int, gap: int) -> float:
@@ -102,11 +122,13 @@ def estimate_parameters(x: np.ndarray, fs: float = 1.0, cfg: EstimatorConfig | N
     """Carrier and -3 dB / 99% bandwidths of each row of x (real RF or complex IQ), blind."""
     cfg = cfg or EstimatorConfig()
     x = np.atleast_2d(x)
-    f, p = power_spectrum(x, fs, cfg)
+    f, raw = power_spectrum(x, fs, cfg)
+    p = raw
     if cfg.line_filter_bins > 1:
         p = np.minimum(p, median_filter(p, size=(1, cfg.line_filter_bins), mode="nearest"))
     if cfg.smooth_bins > 1:
         p = uniform_filter1d(p, cfg.smooth_bins, axis=-1, mode="nearest")
+        raw = uniform_filter1d(raw, cfg.smooth_bins, axis=-1, mode="nearest")
     n0 = np.median(p, axis=-1)
     e = np.maximum(p - n0[:, None], 0.0)
     df = f[1] - f[0]
@@ -123,7 +145,16 @@ def estimate_parameters(x: np.ndarray, fs: float = 1.0, cfg: EstimatorConfig | N
         fc[r] = (f[a:b] * w).sum() / total if total > 0 else f[int(np.argmax(e[r]))]
         cdf = np.cumsum(e[r]) / max(e[r].sum(), 1e-30)
         bw99[r] = (np.searchsorted(cdf, 0.995) - np.searchsorted(cdf, 0.005)) * df
-    return Estimate(fc=fc, bandwidth=bw, bandwidth99=bw99, noise_floor=n0)
+    return Estimate(fc=fc, bandwidth=bw, bandwidth99=bw99, noise_floor=n0, detection=_detection(raw, n0))
+
+
+def _detection(p: np.ndarray, n0: np.ndarray) -> np.ndarray:
+    """max_f (P(f) / N0 - 1) in units of the robust spread of P / N0 over f: ~3 for noise alone."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = p / n0[:, None]
+        spread = 1.4826 * np.median(np.abs(q - np.median(q, axis=-1, keepdims=True)), axis=-1)
+        score = (q.max(axis=-1) - 1) / spread
+    return np.where((n0 > 0) & (spread > 0) & np.isfinite(score), score, 0.0)
 
 
 def analytic(x: np.ndarray) -> np.ndarray:
@@ -161,10 +192,20 @@ def to_baseband(x: np.ndarray, fc: np.ndarray, out_rate: np.ndarray, lowpass: np
     return out
 
 
+def resample(z: np.ndarray, n: int) -> np.ndarray:
+    """Band-limited (FFT) resampling of one complex signal to n samples (circular, like the conversion)."""
+    spec = np.fft.fft(z)
+    out = np.zeros(n, dtype=complex)
+    bins = np.round(np.fft.fftfreq(len(z)) * len(z)).astype(int)
+    keep = np.abs(bins) < n / 2
+    out[bins[keep] % n] = spec[keep]
+    return np.fft.ifft(out) * (n / len(z))
+
+
 def fine_offset(z: np.ndarray, cfg: EstimatorConfig) -> float:
     """Residual carrier offset (cycles/sample of z) from the strongest M-th power line, 0.0 if none stands out."""
     n = len(z)
-    nfft = 1 << int(np.ceil(np.log2(4 * n)))
+    nfft = 1 << int(np.ceil(np.log2(2 * n)))
     z = z / (np.sqrt(np.mean(np.abs(z) ** 2)) + 1e-30)
     best, best_ratio = 0.0, cfg.line_snr
     freqs = np.fft.fftfreq(nfft)
@@ -178,9 +219,31 @@ def fine_offset(z: np.ndarray, cfg: EstimatorConfig) -> float:
     return float(best)
 
 
+def symbol_rate(z: np.ndarray, sps: float, cfg: EstimatorConfig) -> tuple[float, float]:
+    """(Rs in units of the rate that z has `sps` samples per, line ratio) from the squared envelope's line;
+    (nan, ratio) when no line stands out. z is at `sps` samples per estimated bandwidth."""
+    e = np.abs(z) ** 2
+    e = e - e.mean()
+    nfft = 1 << int(np.ceil(np.log2(2 * len(e))))
+    spec = np.abs(np.fft.rfft(e, nfft)) ** 2
+    f = np.fft.rfftfreq(nfft) * sps  # in units of the bandwidth
+    window = np.flatnonzero((f >= cfg.rs_range[0]) & (f <= cfg.rs_range[1]))
+    if len(window) < 3:
+        return float("nan"), 0.0
+    level = median_filter(spec, size=cfg.rs_median_bins, mode="nearest") + 0.05 * np.median(spec[window]) + 1e-300
+    k = window[np.argmax(spec[window] / level[window])]
+    ratio = float(spec[k] / level[k])
+    if ratio < cfg.rs_line_snr:
+        return float("nan"), ratio
+    a, b, c = np.log(spec[k - 1:k + 2] + 1e-300)
+    shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
+    return float(f[k] + np.clip(shift, -0.5, 0.5) * (f[1] - f[0])), ratio
+
+
 def blind_convert(x: np.ndarray, fs: float = 1.0, cfg: EstimatorConfig | None = None, min_samples: int = 0
                   ) -> tuple[list[np.ndarray], Estimate]:
-    """Estimate carrier and bandwidth of each row, then convert it to baseband at cfg.sps samples per bandwidth.
+    """Estimate carrier and bandwidth of each row, then convert it to baseband at cfg.sps samples per symbol
+    (resample="symbol", from the envelope line; per bandwidth where there is none) or per bandwidth.
 
     The output rate is floored so that every row yields at least `min_samples` samples.
     """
@@ -197,4 +260,11 @@ def blind_convert(x: np.ndarray, fs: float = 1.0, cfg: EstimatorConfig | None = 
                 out[r] = z * np.exp(-2j * np.pi * fine[r] * np.arange(len(z)))
     est.fine_offset = fine
     est.fc = est.fc + fine * out_rate  # fine offset is in cycles per output sample
+    rates = [symbol_rate(z, out_rate[r] / est.bandwidth[r], cfg)[0] for r, z in enumerate(out)]
+    est.rate_line = np.isfinite(rates)
+    est.symbol_rate = np.where(est.rate_line, np.asarray(rates) * est.bandwidth, est.bandwidth)
+    if cfg.resample == "symbol":  # band-limited resampling of the (circular) baseband signal to sps per symbol
+        sym_rate = np.maximum(cfg.sps * est.symbol_rate, min_samples * fs / x.shape[-1])
+        for r in np.flatnonzero(np.abs(sym_rate / out_rate - 1) > 1e-9):
+            out[r] = resample(out[r], max(int(round(x.shape[-1] * sym_rate[r] / fs)), 8))
     return out, est

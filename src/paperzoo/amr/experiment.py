@@ -1,331 +1,206 @@
-"""`paperzoo run amr`: blind RF modulation recognition with and without parameter estimation, vs an IQ CNN."""
+"""`paperzoo run amr`: blind RF modulation recognition with and without parameter estimation, vs an IQ CNN.
+
+Recipe: draw blind RF captures (or read a RadioML file) -> train the LSTM on PE frames, the same LSTM on no-PE
+frames and the IQ CNN -> score them per SNR, per capture and per frame length -> estimator errors, complexity
+-> claims, figures, tables.
+"""
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-from paperzoo.amr.dataset import Batch, RFDataConfig, balanced_design, make_batch
-from paperzoo.amr.formats import FrameSet, load_rml2016, load_rml2018
-from paperzoo.amr.model import IQCNN, AmpPhaseLSTM, n_params
-from paperzoo.amr.signals import CLASSES, LINEAR, generate_baseband
-from paperzoo.amr.train import (
-    TrainConfig,
-    accuracy_by_snr,
-    confusion,
-    predict_proba,
-    time_inference,
-    train_classifier,
-)
-from paperzoo.core import Claim, Experiment, Outcome, RunContext, register
-from paperzoo.core.io import atomic_write_bytes, atomic_write_json
-from paperzoo.core.report import md_table
-from paperzoo.core.threads import torch_threads
-
-CARRIER_CLASSES = tuple(CLASSES.index(c) for c in (*LINEAR, "CPFSK", "GFSK"))  # a well-defined carrier
-RRC_CLASSES = tuple(CLASSES.index(c) for c in LINEAR)  # -3 dB bandwidth == symbol rate
+from paperzoo.amr import evaluate as E
+from paperzoo.amr import figures
+from paperzoo.amr.claims import ClaimsConfig, evaluate_claims
+from paperzoo.amr.dataset import DataConfig, Dataset, frame_samples, real_dataset, synthetic_dataset
+from paperzoo.amr.model import IQCNN, AmpPhaseLSTM, CNNConfig, LSTMConfig, save_lstm
+from paperzoo.amr.train import History, TrainConfig, train_classifier
+from paperzoo.core import Experiment, Outcome, RunContext, param, register
+from paperzoo.core import metrics as M
 
 
 @dataclass
-class DataConfig:
-    """Which frames: blind synthetic RF captures (default) or a real RadioML file (baseband, no estimation)."""
+class CNNSection:
+    """The IQ CNN baseline: its shape and its own optimiser settings."""
 
-    source: Literal["synthetic", "rml2016", "rml2018"] = "synthetic"
-    path: str | None = None
-    max_frames: int = 200_000  # real data: cap on frames read
-    train_per_cell: int = 40  # synthetic: captures per (class, training SNR)
-    train_snr_min: float = -4.0
-    train_snr_step: float = 2.0
-    test_per_cell: int = 8  # synthetic: captures per (class, test SNR)
-    test_snr_step: float = 2.0
-    frames_per_capture: int = 4
-    test_frames_per_capture: int = 2
-    rf: RFDataConfig = field(default_factory=RFDataConfig)
-
-    def __post_init__(self):
-        if self.source != "synthetic" and not self.path:
-            raise ValueError(f"data.source={self.source} needs data.path pointing at the RadioML file")
-        if min(self.train_per_cell, self.test_per_cell, self.frames_per_capture, self.test_frames_per_capture) < 1:
-            raise ValueError("data.*_per_cell and data.*frames_per_capture must be >= 1")
-        if not -20 <= self.train_snr_min <= 18 or self.train_snr_step <= 0 or self.test_snr_step <= 0:
-            raise ValueError("data.train_snr_min must be in [-20, 18] and the SNR steps > 0")
+    model: CNNConfig = field(default_factory=CNNConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=3e-3, epochs=8, batch_size=64, warmup=0.2,
+                                                                   augment=False))
 
 
 @dataclass
 class AMRConfig:
     data: DataConfig = field(default_factory=DataConfig)
+    lstm: LSTMConfig = field(default_factory=LSTMConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    hidden: int = 64  # quick preset; the paper-sized LSTM(128) x 2 (~200k parameters) is in `full`
-    readout: Literal["mean", "last"] = "mean"  # LSTM readout: mean over time, or the last step (Rajendran)
-    cnn_channels: tuple[int, int] = (64, 32)  # O'Shea CNN2 is (256, 80) + dense 256: the `full` preset
-    cnn_dense: int = 128
-    cnn_dropout: float = 0.2  # O'Shea used 0.5; with a few hundred steps 0.5 stays on the loss plateau
-    cnn_lr: float = 3e-3  # the CNN diverges at the LSTM's 1e-2
-    claim_accuracy: float = 0.90
-    claim_fc_err: float = 0.05  # "small fraction of the symbol rate"
-    torch_threads: int = 1  # the LSTM's small per-step matmuls gain little from 2 threads and lose a lot when
-    # the cores are shared (OpenMP spin-waits); 0 leaves torch's default
+    cnn: CNNSection = field(default_factory=CNNSection)
+    threads: int = param(1, ge=0, le=2, doc="torch threads (0 = torch's default); small LSTM steps lose to "
+                         "OpenMP spin-waits on shared cores")
+    claims: ClaimsConfig = field(default_factory=ClaimsConfig)
 
     def __post_init__(self):
-        if not 0 <= self.cnn_dropout < 1 or self.cnn_lr <= 0:
-            raise ValueError("cnn_dropout must be in [0, 1) and cnn_lr > 0")
-        if self.hidden < 1 or min(self.cnn_channels) < 1 or self.cnn_dense < 1:
-            raise ValueError("hidden, cnn_channels and cnn_dense must be >= 1")
-        if not 0 <= self.torch_threads <= 2:
-            raise ValueError(f"torch_threads must be 0 (torch default), 1 or 2, got {self.torch_threads}")
-
-
-def evaluate_claims(m: dict[str, float], acc_target: float = 0.90, fc_target: float = 0.05) -> list[Claim]:
-    """The paper's claims, evaluated from measured metrics (NaN -> not evaluated)."""
-
-    def known(*keys: str) -> bool:
-        return all(k in m and not math.isnan(m[k]) for k in keys)
-
-    claims = []
-    if known("acc_snr_ge10_pe"):
-        claims.append(Claim(f"LSTM with parameter estimation exceeds {acc_target:.0%} accuracy at SNR >= 10 dB "
-                            "on blind RF inputs", m["acc_snr_ge10_pe"] >= acc_target,
-                            f"{m['acc_snr_ge10_pe']:.3f} vs target {acc_target:.2f}"))
-    else:
-        claims.append(Claim("LSTM with PE exceeds the accuracy target at SNR >= 10 dB", None,
-                            "not evaluated: no blind-RF (parameter estimation) run in this data source"))
-    if known("acc_snr_ge10_pe", "acc_snr_ge10_nope"):
-        claims.append(Claim("parameter estimation improves accuracy over the same LSTM without it (SNR >= 10 dB)",
-                            m["acc_snr_ge10_pe"] > m["acc_snr_ge10_nope"],
-                            f"{m['acc_snr_ge10_pe']:.3f} (PE) vs {m['acc_snr_ge10_nope']:.3f} (no PE)"))
-    else:
-        claims.append(Claim("PE improves accuracy over no PE", None, "not evaluated: no blind-RF captures"))
-    if known("fc_err_over_rs_median_snr_ge10"):
-        v = m["fc_err_over_rs_median_snr_ge10"]
-        claims.append(Claim(f"carrier error is a small fraction (<= {fc_target}) of the symbol rate at SNR >= 10 dB",
-                            v <= fc_target, f"median |fc_hat - fc| / Rs = {v:.4f}"))
-    else:
-        claims.append(Claim("carrier error small vs symbol rate", None, "not evaluated: no blind-RF captures"))
-    if known("params_lstm", "params_cnn"):
-        claims.append(Claim("the LSTM is low complexity: fewer parameters than the IQ CNN",
-                            m["params_lstm"] < m["params_cnn"],
-                            f"{int(m['params_lstm']):,} vs {int(m['params_cnn']):,} parameters"))
-    if known("latency_ms_lstm", "latency_ms_cnn"):
-        claims.append(Claim("the LSTM is low complexity: lower single-frame latency than the IQ CNN (this CPU)",
-                            m["latency_ms_lstm"] < m["latency_ms_cnn"],
-                            f"{m['latency_ms_lstm']:.2f} ms vs {m['latency_ms_cnn']:.2f} ms per frame"))
-    return claims
-
-
-def _acc(pred: np.ndarray, y: np.ndarray, snr: np.ndarray, lo: float) -> float:
-    keep = snr >= lo
-    return float(np.mean(pred[keep] == y[keep])) if keep.any() else float("nan")
-
-
-def _synthetic(cfg: AMRConfig, ctx: RunContext, rng: np.random.Generator) -> tuple[Batch, Batch, float]:
-    d = cfg.data
-    train_snrs = np.arange(d.train_snr_min, 18 + 1e-9, d.train_snr_step)
-    test_snrs = np.arange(-20, 18 + 1e-9, d.test_snr_step)
-    t = time.perf_counter()
-    lab, snr = balanced_design(d.train_per_cell, train_snrs, rng)
-    train = _batched(d, lab, snr, d.frames_per_capture, rng, ctx, "train captures")
-    lab, snr = balanced_design(d.test_per_cell, test_snrs, rng)
-    test = _batched(d, lab, snr, d.test_frames_per_capture, rng, ctx, "test captures")
-    frames = len(train.label) + len(test.label)
-    rate = frames / (time.perf_counter() - t)
-    ctx.log(f"blind RF data: {len(train.label)} train / {len(test.label)} test frames ({rate:.0f} frames/s "
-            "generation + estimation + conversion)")
-    return train, test, rate
-
-
-def _batched(d: DataConfig, lab, snr, frames, rng, ctx, desc) -> Batch:
-    step = 8 * d.rf.chunk
-    parts = [make_batch(d.rf, lab[s:s + step], snr[s:s + step], frames, rng)
-             for s in ctx.progress(range(0, len(lab), step), desc=desc)]
-    return Batch(*(np.concatenate([getattr(p, k) for p in parts]) for k in Batch.__dataclass_fields__))
-
-
-def _real(cfg: AMRConfig, rng: np.random.Generator) -> tuple[FrameSet, np.ndarray, np.ndarray]:
-    d = cfg.data
-    if d.source == "rml2016":
-        fs = load_rml2016(d.path)
-    else:
-        fs = load_rml2018(d.path, max_frames=d.max_frames)
-    if len(fs.x) > d.max_frames:
-        keep = rng.choice(len(fs.x), d.max_frames, replace=False)
-        fs = FrameSet(fs.x[keep], fs.label[keep], fs.snr[keep], fs.classes)
-    order = rng.permutation(len(fs.x))
-    half = len(order) // 2
-    return fs, order[:half], order[half:]
-
-
-def _estimator_errors(test: Batch, f: int) -> dict[str, np.ndarray]:
-    first = slice(None, None, f)  # one entry per capture
-    lab, snr = test.label[first], test.snr[first]
-    fc_err = np.abs(test.fc_hat[first] - test.fc[first]) / test.rate[first]
-    bw_err = np.abs(test.bw_hat[first] / test.rate[first] - 1)
-    return {"snr": snr, "fc_err": fc_err, "bw_err": bw_err, "carrier": np.isin(lab, CARRIER_CLASSES),
-            "rrc": np.isin(lab, RRC_CLASSES)}
-
-
-def _gen_throughput(rng: np.random.Generator, n: int) -> float:
-    t = time.perf_counter()
-    per = max(n // len(CLASSES), 1)
-    for mod in CLASSES:
-        generate_baseband(mod, per, rng.uniform(-20, 18, per), rng)
-    return per * len(CLASSES) / (time.perf_counter() - t)
+        lengths = sorted({self.data.frame_len, *self.data.frame_lens})
+        bad = [n for n in lengths if n % self.lstm.step_samples]
+        if bad:
+            raise ValueError(f"data.frame_len / data.frame_lens {bad} are not multiples of lstm.step_samples = "
+                             f"{self.lstm.step_samples}")
+        d = self.data
+        need, room = frame_samples(d), int(d.rf.nominal_rate * d.rf.capture_len)
+        if d.source == "synthetic" and need > room:
+            raise ValueError(f"data.test_frames_per_capture x data.frame_len (or the longest of data.frame_lens) + "
+                             f"2 x data.margin = {need} samples, more than a converted capture of "
+                             f"data.rf.capture_len = {d.rf.capture_len} holds without estimation ({room})")
 
 
 def run(cfg: AMRConfig, ctx: RunContext) -> Outcome:
-    with torch_threads(cfg.torch_threads):
-        return _run(cfg, ctx)
+    data = load_data(cfg, ctx)
+    models = build_models(cfg, data)
+    histories = train_models(models, data, cfg, ctx)
+    scores = {name: E.score(model, data.test["nope" if name == "nope" else "pe"], data.test_snr,
+                            cfg.data.test_frames_per_capture if data.blind else 1, ctx.device)
+              for name, model in models.items()}
+    m = accuracy_metrics(scores, data, ctx)
+    lengths = frame_len_curve(models, data, cfg, ctx, m)
+    timings = E.complexity(models, data, m)
+    errors = E.estimator_metrics(data, m)
+    if ctx.writer:
+        save_lstm(models["pe"], ctx.out, model_meta(cfg, ctx, data))
+    tables = record_tables(ctx, scores, data, lengths, errors, histories, m)
+    draw_figures(ctx, scores, data, lengths, errors, histories, cfg)
+    examples = {k: s.correct(10) for k, s in scores.items()}
+    return Outcome(metrics=m, claims=evaluate_claims(m, cfg.claims, examples, timings), sections=tables)
 
 
-def _run(cfg: AMRConfig, ctx: RunContext) -> Outcome:
+def load_data(cfg: AMRConfig, ctx: RunContext) -> Dataset:
     rng = np.random.default_rng(ctx.seed)
-    torch.manual_seed(ctx.seed)
-    m: dict[str, float] = {}
-    sections: list[tuple[str, str]] = []
-    synthetic = cfg.data.source == "synthetic"
-    if synthetic:
-        train, test, m["rf_pipeline_frames_per_s"] = _synthetic(cfg, ctx, rng)
-        classes = CLASSES
-        dig = np.isin(train.label, CARRIER_CLASSES) & (train.snr >= 0)
-        out_rate = cfg.data.rf.estimator.sps * train.bw_hat[dig]
-        offsets = np.abs(train.fc_hat[dig] - train.fc[dig]) / out_rate  # measured residual, cycles/sample
-        inputs = {"pe": (train.pe, test.pe), "nope": (train.nope, test.nope)}
-        y_tr, y_te, snr_te = train.label, test.label, test.snr
-    else:
-        fs, tr_idx, te_idx = _real(cfg, rng)
-        classes = fs.classes
-        offsets = None
-        inputs = {"pe": (fs.x[tr_idx], fs.x[te_idx])}  # RadioML frames are already baseband
-        y_tr, y_te, snr_te = fs.label[tr_idx], fs.label[te_idx], fs.snr[te_idx]
-        ctx.log(f"{cfg.data.source}: {len(tr_idx)} train / {len(te_idx)} test frames, {len(classes)} classes")
-    n_cls = len(classes)
-    length = inputs["pe"][0].shape[-1]
-    models = {"pe": AmpPhaseLSTM(n_cls, cfg.hidden, readout=cfg.readout)}
-    if synthetic:
-        models["nope"] = AmpPhaseLSTM(n_cls, cfg.hidden, readout=cfg.readout)
-    models["cnn"] = IQCNN(n_cls, length, *cfg.cnn_channels, dense=cfg.cnn_dense, dropout=cfg.cnn_dropout)
-    preds, curves, losses = {}, {}, {}
+    if cfg.data.source == "synthetic":
+        return synthetic_dataset(cfg.data, rng, ctx.progress, ctx.log)
+    return real_dataset(cfg.data, rng, ctx.log)
+
+
+def build_models(cfg: AMRConfig, data: Dataset) -> dict:
+    n_cls, length = len(data.classes), data.train["pe"].frame_len
+    models = {"pe": AmpPhaseLSTM(cfg.lstm, n_cls, data.sps)}
+    if data.blind:
+        models["nope"] = AmpPhaseLSTM(cfg.lstm, n_cls, data.sps)
+    models["cnn"] = IQCNN(cfg.cnn.model, n_cls, length)
+    return models
+
+
+def train_models(models: dict, data: Dataset, cfg: AMRConfig, ctx: RunContext) -> dict[str, History]:
+    """Each model on its pipeline's frames; the LSTMs with the same settings, the CNN with its own."""
+    out = {}
     for name, model in models.items():
-        tr_x, te_x = inputs["nope" if name == "nope" else "pe"]
-        t = time.perf_counter()
-        train_cfg = replace(cfg.train, lr=cfg.cnn_lr) if name == "cnn" else cfg.train
-        losses[name] = train_classifier(model, tr_x, y_tr, train_cfg, rng, ctx.device,
-                                        offsets=None if name == "nope" else offsets, progress=ctx.progress,
-                                        log=ctx.log)
-        proba = predict_proba(model, te_x, ctx.device)
-        preds[name] = proba.argmax(1)
-        curves[name] = accuracy_by_snr(preds[name], y_te, snr_te)
-        m[f"acc_snr_ge10_{name}"] = _acc(preds[name], y_te, snr_te, 10)
-        m[f"acc_snr_ge0_{name}"] = _acc(preds[name], y_te, snr_te, 0)
-        m[f"train_s_{name}"] = time.perf_counter() - t
-        if synthetic:  # a receiver sees a whole capture: average the probabilities of its frames
-            f = cfg.data.test_frames_per_capture
-            per_capture = proba.reshape(-1, f, n_cls).mean(axis=1).argmax(1)
-            m[f"acc_snr_ge10_{name}_per_capture"] = _acc(per_capture, y_te[::f], snr_te[::f], 10)
-        ctx.log(f"{name}: acc >= 10 dB {m[f'acc_snr_ge10_{name}']:.3f}, >= 0 dB {m[f'acc_snr_ge0_{name}']:.3f}")
+        frames = data.train["nope" if name == "nope" else "pe"]
+        train_cfg = cfg.cnn.train if name == "cnn" else cfg.train
+        out[name] = train_classifier(model, frames, train_cfg, dist=ctx.dist,
+                                     rng=np.random.default_rng([ctx.seed, len(out)]), progress=ctx.progress,
+                                     log=ctx.log, device=ctx.device,
+                                     offsets=None if name == "nope" else data.offsets, name=name)
+    return out
+
+
+def accuracy_metrics(scores: dict[str, E.Scores], data: Dataset, ctx: RunContext) -> dict[str, float]:
+    m: dict[str, float] = {"n_classes": len(data.classes), "blind_rf": float(data.blind)}
+    for name, s in scores.items():
+        m[f"acc_snr_ge10_{name}"], m[f"acc_snr_ge0_{name}"] = s.accuracy(10), s.accuracy(0)
+        if data.blind:
+            m[f"acc_snr_ge10_{name}_per_capture"] = s.accuracy(10, per_capture=True)
+        hits = s.correct(10)
+        if len(hits) and M.near_chance(m[f"acc_snr_ge10_{name}"], len(data.classes), len(hits)):
+            ctx.warn(f"the {name} model ended near chance level: accuracy {m[f'acc_snr_ge10_{name}']:.3f} at "
+                     f"SNR >= 10 dB over {len(hits)} frames, chance {1 / len(data.classes):.3f}")
+    hits = scores["pe"].correct(10)
+    m["n_test_snr_ge10"] = len(hits)
+    if len(hits):
+        m["acc_snr_ge10_pe_lo"], m["acc_snr_ge10_pe_hi"] = M.binomial_ci(int(hits.sum()), len(hits))
     for key in ("acc_snr_ge10_nope", "acc_snr_ge0_nope"):
         m.setdefault(key, float("nan"))
-    m["params_lstm"] = n_params(models["pe"])
-    m["params_cnn"] = n_params(models["cnn"])
-    example = inputs["pe"][1][:256]
-    m["infer_frames_per_s"], m["latency_ms_lstm"] = time_inference(models["pe"], example, ctx.device)
-    m["infer_frames_per_s_cnn"], m["latency_ms_cnn"] = time_inference(models["cnn"], example, ctx.device)
-    m["gen_frames_per_s"] = _gen_throughput(rng, 2200 if ctx.preset == "smoke" else 11_000)
-    if synthetic:
-        err = _estimator_errors(test, cfg.data.test_frames_per_capture)
-        hi = err["snr"] >= 10
-        m["fc_err_over_rs_median_snr_ge10"] = float(np.median(err["fc_err"][hi & err["carrier"]]))
-        m["bw_rel_err_median_snr_ge10"] = float(np.median(err["bw_err"][hi & err["rrc"]]))
-        sections.append(("Estimator error vs SNR", _estimator_table(err)))
-        _plot_estimator(ctx, err)
-    else:
-        m["fc_err_over_rs_median_snr_ge10"] = m["bw_rel_err_median_snr_ge10"] = float("nan")
-    _save_model(ctx, models["pe"], classes, cfg, length)
-    _plot_curves(ctx, curves)
-    hi = snr_te >= 10
-    cm = confusion(preds["pe"][hi], y_te[hi], n_cls)
-    _plot_confusion(ctx, cm, classes)
-    sections.append(("Accuracy vs SNR", md_table(["SNR (dB)", *curves],
-                                                 [[s, *(curves[k][s] for k in curves)] for s in curves["pe"]])))
-    sections.append(("Per-class accuracy at SNR >= 10 dB (LSTM + PE)",
-                     md_table(["class", "accuracy", "most confused with"],
-                              [[c, cm[i, i], _most_confused(cm, i, classes)] for i, c in enumerate(classes)])))
-    sections.append(("Complexity", md_table(
-        ["model", "parameters", "frames/s (batch 256)", "latency per frame (ms)"],
-        [["amp/phase LSTM", m["params_lstm"], m["infer_frames_per_s"], m["latency_ms_lstm"]],
-         ["IQ CNN (O'Shea)", m["params_cnn"], m["infer_frames_per_s_cnn"], m["latency_ms_cnn"]]])))
-    claims = evaluate_claims(m, cfg.claim_accuracy, cfg.claim_fc_err)
-    return Outcome(metrics=m, claims=claims, sections=sections)
+    ctx.log("accuracy at SNR >= 10 dB: " + ", ".join(f"{k} {m[f'acc_snr_ge10_{k}']:.3f}" for k in scores))
+    return m
 
 
-def _most_confused(cm: np.ndarray, i: int, classes) -> str:
-    off = np.where(np.arange(len(cm)) == i, -1.0, cm[i])
-    return f"{classes[int(np.argmax(off))]} ({off.max():.2f})"
-
-
-def _estimator_table(err: dict[str, np.ndarray]) -> str:
-    rows = []
-    for s in np.unique(err["snr"]):
-        at = err["snr"] == s
-        rows.append([s, np.median(err["fc_err"][at & err["carrier"]]),
-                     np.quantile(err["fc_err"][at & err["carrier"]], 0.9),
-                     np.median(err["bw_err"][at & err["rrc"]])])
-    return md_table(["SNR (dB)", "median abs(fc err)/Rs", "90% abs(fc err)/Rs", "median rel. bandwidth err"], rows)
-
-
-def _save_model(ctx: RunContext, model: torch.nn.Module, classes, cfg: AMRConfig, length: int) -> None:
-    from safetensors.torch import save
-
-    atomic_write_bytes(ctx.out / "lstm_pe.safetensors",
-                       save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}))
-    meta = {"classes": list(classes), "hidden": cfg.hidden, "readout": cfg.readout, "frame_len": length,
-            "sps": cfg.data.rf.estimator.sps, "source": cfg.data.source}
-    atomic_write_json(ctx.out / "lstm_pe.json", meta)
-
-
-def _plot_curves(ctx: RunContext, curves: dict[str, dict[float, float]]) -> None:
-    import matplotlib.pyplot as plt
-
-    labels = {"pe": "LSTM + parameter estimation", "nope": "LSTM, no estimation", "cnn": "IQ CNN (+ estimation)"}
-    fig, ax = plt.subplots(figsize=(6, 4))
+def frame_len_curve(models: dict, data: Dataset, cfg: AMRConfig, ctx: RunContext, m: dict) -> dict:
+    """Accuracy at SNR >= 10 dB of the LSTMs on test frames of each length (blind RF only)."""
+    if not data.blind:
+        return {}
+    curves = {name: E.accuracy_vs_frame_len(models[name], data.test[name], data.test_snr, cfg.data.frame_lens,
+                                            device=ctx.device) for name in ("pe", "nope")}
     for name, curve in curves.items():
-        ax.plot(list(curve), list(curve.values()), marker="o", ms=3, label=labels[name])
-    ax.set(xlabel="SNR (dB)", ylabel="accuracy", ylim=(0, 1.02), title="Accuracy vs SNR")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ctx.savefig(fig, "accuracy_vs_snr", "Classification accuracy vs in-band SNR for every model")
+        m.update({f"acc_frame_len.{n}.{name}": v for n, v in curve.items()})
+    return curves
 
 
-def _plot_confusion(ctx: RunContext, cm: np.ndarray, classes) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 5))
-    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(classes)), classes, fontsize=7)
-    ax.set(xlabel="predicted", ylabel="true", title="LSTM + PE, SNR >= 10 dB")
-    fig.colorbar(im, ax=ax)
-    ctx.savefig(fig, "confusion_snr_ge10", "Row-normalised confusion matrix at SNR >= 10 dB (LSTM + PE)")
+def model_meta(cfg: AMRConfig, ctx: RunContext, data: Dataset) -> dict:
+    est = cfg.data.rf.estimator
+    return {"classes": list(data.classes), "frame_len": data.train["pe"].frame_len, "margin": cfg.data.margin,
+            "estimator": {"sps": est.sps, "resample": est.resample}, "source": cfg.data.source,
+            "preset": ctx.preset, "seed": ctx.seed, "run": str(ctx.out)}
 
 
-def _plot_estimator(ctx: RunContext, err: dict[str, np.ndarray]) -> None:
-    import matplotlib.pyplot as plt
+def record_tables(ctx: RunContext, scores: dict, data: Dataset, lengths: dict, errors, histories: dict,
+                  m: dict) -> list[tuple[str, str]]:
+    """Every curve and table as ctx.table (CSV export); returns the report sections."""
+    acc = {k: s.by_snr() for k, s in scores.items()}
+    if data.blind:
+        acc["pe_capture"] = scores["pe"].by_snr(per_capture=True)
+    snrs = list(acc["pe"])
+    sections = [("Accuracy vs SNR", ctx.table("accuracy_vs_snr", ["snr_db", *acc],
+                                              [[s, *(acc[k].get(s) for k in acc)] for s in snrs]))]
+    if lengths:
+        sections.append(("Accuracy vs frame length (SNR >= 10 dB)", ctx.table(
+            "accuracy_vs_frame_len", ["frame_len", *lengths], [[n, *(lengths[k][n] for k in lengths)]
+                                                               for n in lengths["pe"]])))
+    cm = confusion_ge10(scores["pe"], data)
+    sections.append(("Per-class accuracy at SNR >= 10 dB (LSTM + PE)", ctx.table(
+        "per_class_snr_ge10", ["class", "accuracy", "most_confused_with", "fraction"],
+        [[c, cm[i, i], *most_confused(cm, i, data.classes)] for i, c in enumerate(data.classes)])))
+    ctx.table("confusion_snr_ge10", ["true", *data.classes], [[c, *cm[i]] for i, c in enumerate(data.classes)])
+    sections.append(("Hard pairs at SNR >= 10 dB (LSTM + PE)", ctx.table(
+        "hard_pairs_snr_ge10", ["pair", "acc_first", "acc_second", "first_called_second", "second_called_first"],
+        E.hard_pairs(cm, data.classes))))
+    if errors is not None:
+        rows = [[s, *q, *E.error_quantiles(errors, "bw_err")[i][2:3], *E.error_quantiles(errors, "rs_err")[i][2:3]]
+                for i, (s, *q) in enumerate(E.error_quantiles(errors, "fc_err"))]
+        sections.append(("Estimator error vs SNR", ctx.table(
+            "estimator_error_vs_snr", ["snr_db", "fc_err_q25", "fc_err_median", "fc_err_q75", "fc_err_q90",
+                                       "bw_err_median", "rs_err_median"], rows)))
+    width = max(len(h.epoch_loss) for h in histories.values())
+    ctx.table("training_loss", ["epoch", *histories], [[e + 1, *(h.epoch_loss[e] if e < len(h.epoch_loss) else None
+                                                                for h in histories.values())] for e in range(width)])
+    sections.append(("Complexity", ctx.table(
+        "complexity", ["model", "parameters", "frames_per_s_batch256_1core", "latency_ms_per_frame", "train_cpu_s"],
+        [["amp/phase LSTM", m["params_lstm"], m["infer_frames_per_s_1core"], m["latency_ms_lstm"],
+          histories["pe"].seconds], ["IQ CNN (O'Shea)", m["params_cnn"], m["infer_frames_per_s_1core_cnn"],
+                                     m["latency_ms_cnn"], histories["cnn"].seconds]])))
+    return sections
 
-    snrs = np.unique(err["snr"])
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for ax, key, mask, title in ((axes[0], "fc_err", "carrier", "|fc error| / Rs (PSK/QAM/PAM/FSK)"),
-                                 (axes[1], "bw_err", "rrc", "|bandwidth / Rs - 1| (RRC classes)")):
-        q = np.array([np.quantile(err[key][(err["snr"] == s) & err[mask]], [0.25, 0.5, 0.75]) for s in snrs])
-        ax.semilogy(snrs, q[:, 1], marker="o", ms=3, label="median")
-        ax.fill_between(snrs, q[:, 0], q[:, 2], alpha=0.3, label="interquartile")
-        ax.set(xlabel="SNR (dB)", title=title)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend()
-    ctx.savefig(fig, "estimator_error_vs_snr", "Blind carrier and bandwidth estimation error vs SNR")
+
+def confusion_ge10(s: E.Scores, data: Dataset) -> np.ndarray:
+    keep = s.snr >= 10
+    return M.confusion(s.label[keep], s.pred[keep], len(data.classes))
+
+
+def most_confused(cm: np.ndarray, i: int, classes) -> list:
+    off = np.where(np.arange(len(cm)) == i, -1.0, cm[i])
+    return [classes[int(np.argmax(off))], float(off.max())]
+
+
+def draw_figures(ctx: RunContext, scores: dict, data: Dataset, lengths: dict, errors, histories: dict,
+                 cfg: AMRConfig) -> None:
+    acc = {k: s.by_snr() for k, s in scores.items()}
+    if data.blind:
+        acc["pe_capture"] = scores["pe"].by_snr(per_capture=True)
+    figures.accuracy_vs_snr(ctx, acc, cfg.claims.accuracy if data.blind else None)
+    figures.confusion(ctx, confusion_ge10(scores["pe"], data), data.classes, "LSTM + PE")
+    if errors is not None:
+        figures.estimator_errors(ctx, {k: [(s, q25, q50, q75) for s, q25, q50, q75, _ in E.error_quantiles(errors, k)]
+                                       for k in ("fc_err", "bw_err", "rs_err")})
+    if lengths:
+        figures.accuracy_vs_frame_len(ctx, lengths)
+    figures.training_loss(ctx, {k: h.epoch_loss for k, h in histories.items()})
 
 
 register(Experiment(
@@ -335,12 +210,14 @@ register(Experiment(
     config=AMRConfig,
     presets={
         "smoke": {"data.train_per_cell": 2, "data.train_snr_step": 8.0, "data.test_per_cell": 1,
-                  "data.test_snr_step": 10.0, "data.frames_per_capture": 2, "data.rf.capture_len": 4096,
-                  "train.epochs": 1, "hidden": 16, "cnn_channels": [16, 8], "cnn_dense": 16},
+                  "data.test_snr_step": 10.0, "data.rf.capture_len": 4096, "data.frame_len": 128,
+                  "data.frame_lens": [64, 128], "train.epochs": 2, "lstm.hidden": 8, "cnn.model.channels": [8, 4],
+                  "cnn.model.dense": 16, "cnn.model.dropout": 0.0, "cnn.train.epochs": 1},
         "quick": {},
         "full": {"data.train_per_cell": 400, "data.train_snr_min": -20.0, "data.test_per_cell": 100,
-                 "train.epochs": 30, "train.lr": 1e-3, "data.max_frames": 2_000_000, "hidden": 128,
-                 "cnn_channels": [256, 80], "cnn_dense": 256, "cnn_lr": 1e-3, "cnn_dropout": 0.5},
+                 "train.epochs": 60, "train.lr": 2e-3, "data.max_frames": 2_000_000, "lstm.hidden": 128,
+                 "cnn.model.channels": [256, 80], "cnn.model.dense": 256, "cnn.model.dropout": 0.5,
+                 "cnn.train.epochs": 30},
     },
     run=run,
 ))

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import erfc
 
+from paperzoo.core import param
+
 CLASSES: tuple[str, ...] = (
     "8PSK", "AM-DSB", "AM-SSB", "BPSK", "CPFSK", "GFSK", "PAM4", "QAM16", "QAM64", "QPSK", "WBFM",
 )
@@ -31,13 +33,9 @@ MULTIPATH_GAINS = (1.0, 0.8, 0.3)
 class ImpairmentConfig:
     """Channel impairments applied by the generator."""
 
-    multipath: bool = True
-    phase_noise_std: float = 1e-3  # Wiener phase noise: std of the per-sample increment (rad)
-    cfo_max: float = 0.01  # baseband mode: residual carrier offset, uniform in +-cfo_max * rate
-
-    def __post_init__(self):
-        if self.phase_noise_std < 0 or self.cfo_max < 0:
-            raise ValueError("impairment magnitudes (phase_noise_std, cfo_max) must be >= 0")
+    multipath: bool = param(True, doc="3-tap channel: delays [0, 0.9, 1.7] samples at 8 sps, later taps Rayleigh")
+    phase_noise_std: float = param(1e-3, ge=0, doc="Wiener phase noise: std of the per-sample increment (rad)")
+    cfo_max: float = param(0.01, ge=0, doc="baseband mode: residual carrier offset, uniform in +-cfo_max * rate")
 
 
 def _constellation(mod: str) -> np.ndarray:

@@ -1,31 +1,46 @@
-"""Training, evaluation and timing of the frame classifiers."""
+"""Training, prediction and timing of the frame classifiers (LSTM and CNN alike: each has `features(frames)`).
+
+Adam with a linear warm-up and a cosine decay of the learning rate, gradient-norm clipping, and data-parallel
+training through `core.distributed`: every rank draws the same global batch (same generator), takes its slice,
+and scales its mean loss so that the averaged gradient is the single-process gradient of the whole batch.
+"""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
+from paperzoo.amr.dataset import Frames
+from paperzoo.core import param
+from paperzoo.core.distributed import Distributed, unwrap
+
 
 @dataclass
 class TrainConfig:
-    """Optimiser settings shared by every classifier (Adam, cosine-decayed learning rate)."""
+    """Optimiser settings of a classifier (Adam, warm-up then cosine-decayed learning rate)."""
 
-    epochs: int = 3
-    batch: int = 64
-    lr: float = 1e-2
-    weight_decay: float = 0.0
-    clip: float = 1.0
-    augment: bool = True  # residual carrier offset drawn from the estimator's measured error + random phase
+    epochs: int = param(30, ge=1, doc="passes over the training captures (a new random frame of each every pass)")
+    batch_size: int = param(64, ge=1, doc="frames per optimiser step (global, over all processes)")
+    lr: float = param(1e-2, gt=0, doc="Adam peak learning rate")
+    warmup: float = param(0.05, ge=0, lt=1, doc="fraction of the optimiser steps that warm the learning rate up")
+    weight_decay: float = param(0.0, ge=0, doc="Adam weight decay")
+    clip_norm: float = param(1.0, ge=0, doc="gradient-norm clip; 0 = off")
+    augment: bool = param(True, doc="residual carrier offset drawn from the estimator's measured error, random phase")
 
-    def __post_init__(self):
-        if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
-            raise ValueError("train.epochs and train.batch must be >= 1 and train.lr > 0")
+
+@dataclass
+class History:
+    """Mean training loss of each epoch, and the loss of every step."""
+
+    epoch_loss: list[float] = field(default_factory=list)
+    step_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 def residual_offset_augment(frames: np.ndarray, offsets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -37,75 +52,78 @@ def residual_offset_augment(frames: np.ndarray, offsets: np.ndarray, rng: np.ran
     return (frames * rot).astype(np.complex64)
 
 
-def train_classifier(model: nn.Module, frames: np.ndarray, labels: np.ndarray, cfg: TrainConfig,
-                     rng: np.random.Generator, device: str = "cpu", offsets: np.ndarray | None = None,
-                     progress: Callable | None = None, log: Callable[[str], None] | None = None) -> list[float]:
-    """Train on complex frames (N, L) with model.features; returns the mean loss of each epoch."""
-    model.to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(frames) / cfg.batch)
+def _lr_factor(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * min((step - warmup) / max(total - warmup, 1), 1.0)))
+
+
+def train_classifier(model: nn.Module, data: Frames, cfg: TrainConfig, *, dist: Distributed,
+                     rng: np.random.Generator, progress: Callable = lambda it, **_: it,
+                     log: Callable[[str], None] = lambda _: None, device: str = "cpu",
+                     offsets: np.ndarray | None = None, name: str = "") -> History:
+    """Train on random frames of `data` (model.features turns complex frames into the model's input)."""
+    core = unwrap(model).to(device).train()
+    model = dist.wrap(core)
+    opt = torch.optim.Adam(core.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(data) / cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0))))
-    y_all = torch.as_tensor(labels, dtype=torch.long)
-    losses = []
-    epochs = range(cfg.epochs)
-    for epoch in progress(epochs, total=cfg.epochs, desc=type(model).__name__) if progress else epochs:
-        order = rng.permutation(len(frames))
+    warmup = round(cfg.warmup * total)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total, warmup))
+    labels = torch.as_tensor(data.labels, dtype=torch.long)
+    hist, start = History(), time.process_time()
+    name = name or type(core).__name__
+    for epoch in progress(range(cfg.epochs), total=cfg.epochs, desc=f"training {name}"):
+        order = rng.permutation(len(data))
         running = 0.0
         for s in range(steps_per_epoch):
-            idx = order[s * cfg.batch:(s + 1) * cfg.batch]
-            batch = frames[idx]
+            batch = order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
+            frames = data.random(batch, rng)  # drawn for the whole batch on every rank: the same generator state
             if cfg.augment and offsets is not None and len(offsets):
-                batch = residual_offset_augment(batch, offsets, rng)
-            x = torch.as_tensor(model.features(batch), device=device)
-            loss = nn.functional.cross_entropy(model(x), y_all[idx].to(device))
+                frames = residual_offset_augment(frames, offsets, rng)
+            local, scale = dist.local_batch(np.arange(len(batch)))
+            x = core.features(frames[local]).to(device)
+            loss = nn.functional.cross_entropy(model(x), labels[batch[local]].to(device))
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            (loss * scale).backward()
+            if cfg.clip_norm > 0:
+                nn.utils.clip_grad_norm_(core.parameters(), cfg.clip_norm)
             opt.step()
             sched.step()
-            running += loss.item()
-        losses.append(running / steps_per_epoch)
-        if log:
-            log(f"{type(model).__name__} epoch {epoch + 1}/{cfg.epochs}: loss {losses[-1]:.4f}")
-    return losses
+            value = dist.mean(loss.item() * scale) if dist.enabled else loss.item()
+            hist.step_loss.append(value)
+            running += value
+        hist.epoch_loss.append(running / steps_per_epoch)
+        log(f"{name} epoch {epoch + 1}/{cfg.epochs}: loss {hist.epoch_loss[-1]:.4f}")
+    hist.seconds = time.process_time() - start
+    core.eval()
+    return hist
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, frames: np.ndarray, device: str = "cpu", batch: int = 1024) -> np.ndarray:
+def predict_proba(model: nn.Module, frames: np.ndarray, device: str = "cpu", batch: int = 512) -> np.ndarray:
     """Class probabilities (N, C) for complex frames (N, L)."""
-    model.to(device).eval()
-    out = []
-    for s in range(0, len(frames), batch):
-        x = torch.as_tensor(model.features(frames[s:s + batch]), device=device)
-        out.append(torch.softmax(model(x), dim=-1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0))
-
-
-def accuracy_by_snr(pred: np.ndarray, labels: np.ndarray, snr: np.ndarray) -> dict[float, float]:
-    """Accuracy at each distinct SNR."""
-    return {float(s): float(np.mean(pred[snr == s] == labels[snr == s])) for s in np.unique(snr)}
-
-
-def confusion(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Row-normalised confusion matrix: row = true class, column = predicted."""
-    m = np.zeros((n_classes, n_classes))
-    np.add.at(m, (labels, pred), 1)
-    return m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    core = unwrap(model).to(device).eval()
+    out = [torch.softmax(core(core.features(frames[s:s + batch]).to(device)), dim=-1).cpu()
+           for s in range(0, len(frames), batch)]
+    return torch.cat(out).numpy() if out else np.zeros((0, 0))
 
 
 @torch.no_grad()
-def time_inference(model: nn.Module, example: np.ndarray, device: str = "cpu", batch: int = 256, repeats: int = 3
-                   ) -> tuple[float, float]:
-    """(frames per second at `batch`, latency in ms of a single frame), best of `repeats`, features included."""
-    model.to(device).eval()
+def time_inference(model: nn.Module, example: np.ndarray, device: str = "cpu", batch: int = 256, repeats: int = 5
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """CPU seconds of this thread per batch of `batch` frames and per single frame, each of `repeats` runs
+    (features included; call with one torch thread: the work then runs on this thread, and other load on the
+    machine does not count)."""
+    core = unwrap(model).to(device).eval()
     frames = np.resize(example, (batch, example.shape[-1]))
-    best_batch = best_single = float("inf")
+    core(core.features(frames).to(device))  # warm-up
+    per_batch, per_frame = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
-        model(torch.as_tensor(model.features(frames), device=device))
-        best_batch = min(best_batch, time.perf_counter() - t)
-        t = time.perf_counter()
-        model(torch.as_tensor(model.features(frames[:1]), device=device))
-        best_single = min(best_single, time.perf_counter() - t)
-    return batch / best_batch, 1e3 * best_single
+        t = time.thread_time()
+        core(core.features(frames).to(device))
+        per_batch.append(time.thread_time() - t)
+        t = time.thread_time()
+        core(core.features(frames[:1]).to(device))
+        per_frame.append(time.thread_time() - t)
+    return np.array(per_batch), np.array(per_frame)
