@@ -100,8 +100,9 @@ def beats(claim: str, a: Sequence[float], b: Sequence[float], names: tuple[str, 
           examples: tuple[Sequence[float], Sequence[float]] | None = None, pairs: str = "seeds") -> Claim:
     """"A beats B", decided by statistics rather than one draw.
 
-    With >= 2 paired seeds (or other paired units, named by `pairs`: "scenes", "folds"): one-sided paired t-tests; holds if p(A better) < alpha, does not hold if
-    p(B better) < alpha, else not distinguishable. With one seed and per-example scores `examples`
+    With >= 2 paired seeds (or other paired units, named by `pairs`: "scenes", "folds"): one-sided paired
+    t-tests; holds if p(A better) < alpha, does not hold if p(B better) < alpha, else not distinguishable.
+    With one seed and per-example scores `examples`
     (score_a, score_b on the same test examples): paired bootstrap interval of the difference; holds if it
     lies above 0, does not hold if below, else not distinguishable. One seed and no examples: not evaluated.
     """
