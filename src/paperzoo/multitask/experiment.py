@@ -21,7 +21,8 @@ from .samplers import SAMPLERS
 from .summary import summarise
 from .train import TrainConfig
 
-QUICK_TASKS = ["sentiment", "newsgroup", "polarity", "accept", "sts", "manpages", "reuters"]
+QUICK_TASKS = ["sentiment", "newsgroup", "accept", "sts", "manpages"]
+FULL_TASKS = [*QUICK_TASKS, "polarity", "reuters", "wiki"]
 QUICK_METHODS = ["single", "mtl_fixed", "mtl_cosine", "mtl_uncertainty", "mtl_gradnorm", "mtl_pcgrad", "frozen",
                  "bilstm", "single_nocopy", "lead"]
 
@@ -35,7 +36,7 @@ class EncoderConfig:
                                "(0 = fine-tune everything)")
     pooling: Literal["mean", "cls"] = param("mean", doc="sentence vector for classification/regression")
     dropout: float = param(0.1, ge=0, lt=1, doc="dropout in the encoder, heads and decoder")
-    max_len: int = param(48, ge=8, doc="tokens per classification/regression input (a pair: both segments)")
+    max_len: int = param(32, ge=8, doc="tokens per classification/regression input (a pair: both segments)")
 
     def __post_init__(self) -> None:
         if self.layers and self.frozen_layers > self.layers:
@@ -50,8 +51,8 @@ class DecoderConfig:
     dropout: float = param(0.1, ge=0, lt=1, doc="decoder dropout")
     copy: bool = param(True, doc="pointer-generator copy distribution (False: generation only)")
     vocab: Literal["train", "full"] = param("train", doc="generation vocabulary: training-summary tokens or all")
-    src_len: int = param(64, ge=8, doc="source tokens for summarisation")
-    tgt_len: int = param(24, ge=4, doc="summary tokens (training truncation and decoding limit)")
+    src_len: int = param(48, ge=8, doc="source tokens for summarisation")
+    tgt_len: int = param(16, ge=4, doc="summary tokens (training truncation and decoding limit)")
     beam: int = param(1, ge=1, doc="beam size for decoding (1 = greedy)")
 
 
@@ -62,8 +63,8 @@ class DataConfig:
                              "for the GLUE tasks")
     summ_path: str | None = param(None, path="exists", doc="cnndm: folder of .story files; jsonl: a JSONL file "
                                   "or a folder with train.jsonl and test.jsonl")
-    n_train: int = param(600, ge=0, doc="at most N training examples per task (0 = all)")
-    n_test: int = param(300, ge=0, doc="at most N test examples per task (0 = all)")
+    n_train: int = param(400, ge=0, doc="at most N training examples per task (0 = all)")
+    n_test: int = param(200, ge=0, doc="at most N test examples per task (0 = all)")
     test_fraction: float = param(0.3, gt=0, lt=1, doc="test share where a corpus has no split")
     split_seed: int = param(0, ge=0, doc="seed of the splits and caps (the same for every run seed)")
     accept_test_book: str = param("persuasion", choices=AUSTEN_BOOKS, doc="novel held out for the accept task")
@@ -125,7 +126,7 @@ class MultitaskConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=80, batch_size=8, lr=2e-4, head_lr=2e-3))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=50, batch_size=8, lr=2e-4, head_lr=2e-3))
     weighting: WeightingConfig = field(default_factory=WeightingConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     bilstm: BiLSTMConfig = field(default_factory=BiLSTMConfig)
@@ -181,14 +182,15 @@ def run(cfg: MultitaskConfig, ctx: RunContext) -> Outcome:
 
 PRESETS = {
     "smoke": {"data.n_train": 24, "data.n_test": 12, "data.tasks": "[sentiment,accept,sts,manpages]",
-              "encoder.layers": 2, "encoder.frozen_layers": 1, "encoder.max_len": 24, "decoder.src_len": 24,
+              "encoder.layers": 2, "encoder.frozen_layers": 1, "encoder.max_len": 24, "encoder.dropout": 0.0,
+              "decoder.dropout": 0.0, "decoder.src_len": 24,
               "decoder.tgt_len": 8, "decoder.ffn": 64, "train.steps": 3, "train.batch_size": 4,
               "train.log_every": 1, "bilstm.dim": 24, "bilstm.hidden": 16, "claims.bootstrap": 100,
               "methods": "[" + ",".join(METHODS) + "]", "threads": 1},
     "quick": {},
     "full": {"encoder.layers": 0, "encoder.frozen_layers": 0, "encoder.max_len": 128, "decoder.src_len": 256,
-             "decoder.tgt_len": 48, "decoder.layers": 2, "decoder.ffn": 1536, "decoder.beam": 4,
-             "data.n_train": 0, "data.n_test": 0, "data.tasks": "[" + ",".join(QUICK_TASKS + ["wiki"]) + "]",
+             "decoder.tgt_len": 32, "decoder.layers": 2, "decoder.ffn": 1536, "decoder.beam": 4,
+             "data.n_train": 0, "data.n_test": 0, "data.tasks": "[" + ",".join(FULL_TASKS) + "]",
              "train.steps": 3000, "train.batch_size": 32, "train.lr": 5e-5, "train.head_lr": 1e-3,
              "train.log_every": 50, "seeds": "[0,1,2]", "methods": "[" + ",".join(METHODS) + "]", "threads": 0},
 }

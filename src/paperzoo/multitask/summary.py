@@ -9,6 +9,7 @@ Keys: `<metric>.<task>.<method>` (mean over seeds; `<metric>_std/_lo/_hi.<task>.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -53,11 +54,13 @@ def stability(loss: list[list[float]], window_frac: float, spike_ratio: float) -
     arr = np.asarray(loss, dtype=float)
     n = arr.shape[0]
     w = max(1, int(round(window_frac * n)))
-    windows = [np.nanmean(arr[i:i + w], axis=0) for i in range(0, n - w + 1, w)] or [np.nanmean(arr, axis=0)]
-    means = np.vstack(windows)  # (n_windows, T)
-    spikes = sum(int(means[k, t] > spike_ratio * np.nanmin(means[:k, t]))
-                 for t in range(means.shape[1]) for k in range(1, means.shape[0]))
-    ratio = float(np.nanmax(means[-1] / means[0]))
+    with warnings.catch_warnings():  # a sampled task may be absent from a window: NaN, never a spike
+        warnings.simplefilter("ignore", RuntimeWarning)
+        windows = [np.nanmean(arr[i:i + w], axis=0) for i in range(0, n - w + 1, w)] or [np.nanmean(arr, axis=0)]
+        means = np.vstack(windows)  # (n_windows, T)
+        spikes = sum(int(means[k, t] > spike_ratio * np.nanmin(means[:k, t]))
+                     for t in range(means.shape[1]) for k in range(1, means.shape[0]))
+        ratio = float(np.nanmax(means[-1] / means[0]))
     return spikes, ratio
 
 

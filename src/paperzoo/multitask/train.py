@@ -169,7 +169,14 @@ def fit(model: MultiTaskModel, streams: dict[str, TaskStream], rule: Weighting, 
 
 
 def _local(stream: TaskStream, dist: Distributed) -> tuple[Batch, float]:
-    idx, scale = dist.local_batch(stream.next())
+    """This rank's slice of the task's next global batch and its loss scale. The summarisation loss is a mean
+    over target tokens, so its scale is the rank's share of the global batch's tokens (not of its examples):
+    the rank mean is then exactly the whole batch's per-token loss."""
+    whole = stream.next()
+    idx, scale = dist.local_batch(whole)
+    if dist.enabled and stream.task.kind == "summarisation" and scale > 0:
+        tokens = [len(stream.split.targets[int(i)]) for i in whole]
+        scale = sum(len(stream.split.targets[int(i)]) for i in idx) * dist.world_size / max(1, sum(tokens))
     return stream.batch(idx), scale
 
 

@@ -1,0 +1,126 @@
+"""The smoke run end to end (every method, every key, claims, figures), two processes under torchrun matching
+one, and bad user input exiting 2 with a message that names the file.
+
+Data-parallel tolerance: the smoke preset has no dropout, every rank draws the same global batches and takes its
+slice, and each rank's loss is scaled by its share of the global batch (of its examples; of its target tokens for
+the per-token summarisation loss), so that the rank mean is exactly the whole batch's loss. Two processes
+therefore compute the single-process update up to float summation order: the first step's losses agree to 1e-5
+relative, the loss curves to 1e-3 (Adam's first steps amplify rounding in near-zero gradients a little), and the
+test metrics to 0.1 (one test example of twelve, or a small move of a correlation over twelve pairs).
+"""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from paperzoo.core.runner import run_experiment
+from paperzoo.multitask.pipeline import METHODS, SUMMARY_ONLY
+from tests.ddp import torchrun
+
+SMOKE_TASKS = {"sentiment": "acc", "accept": "mcc", "sts": "pearson", "manpages": "rougeL"}
+DDP_METHODS = ["mtl_fixed", "mtl_cosine", "mtl_pcgrad", "lead"]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    from paperzoo.core.data import require
+
+    for source in ("minilm", "fine-foods", "janeausten", "gensim-testdata", "manpages", "manpages-dev"):
+        try:
+            require(source)
+        except Exception as exc:  # noqa: BLE001
+            pytest.skip(f"offline data missing: {exc}")
+    out = tmp_path_factory.mktemp("multitask") / "smoke"
+    return out, run_experiment("multitask", preset="smoke", out=out, seed=0, quiet=True)
+
+
+def test_smoke_reports_every_key_claim_and_figure(smoke):
+    out, record = smoke
+    m = record["metrics"]
+    for method in METHODS:
+        for task, metric in SMOKE_TASKS.items():
+            if method in SUMMARY_ONLY and metric != "rougeL":
+                continue
+            assert np.isfinite(m[f"{metric}.{task}.{method}"]), (task, method)
+        if method not in SUMMARY_ONLY:
+            assert np.isfinite(m[f"avg_norm.{method}"]), method
+    for rule in ("cosine", "uncertainty", "gradnorm", "pcgrad"):
+        assert m[f"step_time_ratio.{rule}_over_fixed"] > 0
+    assert m["params.single_total"] > m["params.mtl"] > 0
+    claims = {c["claim"]: c for c in record["claims"]}
+    assert len(claims) >= 10
+    assert all(c["verdict"] in ("holds", "does not hold", "not distinguishable", "not evaluated")
+               for c in claims.values())
+    params = next(c for c in claims.values() if "fewer parameters" in c["claim"])
+    assert params["verdict"] == "holds"
+    report = json.loads((out / "report.json").read_text())
+    assert not report["failed_figures"]
+    for name in ("loss_curves.png", "task_weights.png", "gradient_cosine.png", "scores.png"):
+        assert (out / name).is_file(), name
+    assert "curve.mtl_cosine" in report["tables"] and "examples.manpages" in report["tables"]
+
+
+def _curve(folder, method):
+    rows = json.loads((folder / "report.json").read_text())["tables"][f"curve.{method}"]["rows"]
+    return np.array([r[1:1 + len(SMOKE_TASKS)] for r in rows], dtype=float)
+
+
+def test_two_processes_match_one(smoke, tmp_path):
+    one_dir, one = smoke
+    sets = ["--set", "methods=[" + ",".join(DDP_METHODS) + "]", "--set", "claims.method=mtl_cosine"]
+    done = torchrun(["run", "multitask", "--preset", "smoke", "--out", str(tmp_path / "two"), *sets], timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two"]  # one run folder
+    two = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    assert two["world_size"] == 2 and one["world_size"] == 1
+    log = (tmp_path / "two" / "run.log").read_text()
+    assert log.count("2 processes") == 1 and log.count("done in") == 1  # only rank 0 writes
+    for method in DDP_METHODS[:-1]:
+        a, b = _curve(tmp_path / "two", method), _curve(one_dir, method)
+        assert np.allclose(a[0], b[0], rtol=1e-5), method
+        assert np.allclose(a, b, rtol=1e-3), method
+    for key, value in one["metrics"].items():
+        if key.split(".")[-1] in DDP_METHODS and key.split(".")[0] in SMOKE_TASKS.values():
+            assert two["metrics"][key] == pytest.approx(value, abs=0.1), key
+
+
+def _main(monkeypatch, capsys, *args):
+    """`paperzoo run multitask ARGS` in this process: (exit code, stderr)."""
+    from paperzoo.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["paperzoo", "run", "multitask", "--preset", "smoke", *map(str, args)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    return info.value.code, capsys.readouterr().err
+
+
+def _glue(root, name, text):
+    (root / name).mkdir(parents=True, exist_ok=True)
+    for part in ("train", "dev"):
+        (root / name / f"{part}.tsv").write_text(text)
+
+
+STS_HEADER = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+
+
+@pytest.mark.parametrize("case", ["empty_corpus", "missing_columns", "wrong_label_type", "unknown_task"])
+def test_bad_input_exits_2_naming_the_file_and_writes_nothing(monkeypatch, capsys, tmp_path, case):
+    glue = tmp_path / "glue"
+    if case == "empty_corpus":
+        (tmp_path / "docs.jsonl").write_text("")
+        sets, expected = ["data.tasks=[jsonl]", f"data.summ_path={tmp_path / 'docs.jsonl'}"], "docs.jsonl"
+    elif case == "missing_columns":
+        _glue(glue, "MNLI", "sentence1\tgold_label\na\tentailment\n")
+        sets, expected = ["data.tasks=[mnli]", f"data.path={glue}"], "train.tsv"
+    elif case == "wrong_label_type":
+        _glue(glue, "STS-B", STS_HEADER + "".join(f"{i}\tg\tf\ty\to\ts\ts\ta {i}\tb {i}\thigh\n" for i in range(4)))
+        sets, expected = ["data.tasks=[stsb]", f"data.path={glue}"], "must be numbers"
+    else:
+        sets, expected = ["data.tasks=[squad]"], "data.tasks"
+    args = [a for s in sets for a in ("--set", s)]
+    code, err = _main(monkeypatch, capsys, *args, "--out", tmp_path / "run")
+    assert code == 2, err
+    assert expected in err.replace("\n", "") and "Traceback" not in err
+    assert not (tmp_path / "run" / "metrics.json").exists()
