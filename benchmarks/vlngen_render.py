@@ -5,9 +5,13 @@ in under 1 s wall on 2 cores. trimesh's default intersector is pure numpy + rtre
 trimesh can use Embree, reported too (it is not the goal's peer). trimesh is slow enough that at 256x256 it gets
 a band of pixel rows of one view (`--trimesh-rows`); its rate is rays/s converted to views/s, the cost per ray
 does not depend on the image size. `reference` is the brute-force caster the fast path must equal (bit-exact,
-checked here too). Every line gives wall and CPU seconds: on a shared machine the CPU time is the honest one.
+checked here too). Every line gives wall and CPU seconds and the ratios are given both ways: on a shared machine
+the CPU time is the honest one (every caster here runs on one core by default).
 
-Run: python benchmarks/vlngen_render.py [--threads 2] [--trimesh-rows 16]
+Threads: torch's OpenMP workers spin while they wait; on an oversubscribed machine 2 threads then burn 10-20x
+the CPU time of 1 (measured). For 2 threads run with OMP_WAIT_POLICY=PASSIVE unless the machine is idle.
+
+Run: python benchmarks/vlngen_render.py [--threads 1] [--trimesh-rows 16]
 """
 
 from __future__ import annotations
@@ -34,26 +38,28 @@ def timed(fn, repeats: int = 1):
     return out, *best
 
 
-def trimesh_rates(scene, cam, node, ours_depth, rows: slice) -> dict[str, float]:
-    """views/s of trimesh's casters on view 13's `rows` (rays/s over rays per view), with a depth check."""
+def trimesh_rates(scene, cam, node, ours_depth, rows: slice) -> dict[str, tuple[float, float]]:
+    """(views per wall s, views per CPU s) of trimesh's casters on view 13's `rows`, with a depth check."""
     rates = {}
     for engine in ("triangle", "embree"):
         try:
+            trimesh_depth(scene, cam, node, [13], engine, slice(0, 1))  # warm-up: imports, first-call set-up
             depth, wall, cpu = timed(lambda e=engine: trimesh_depth(scene, cam, node, [13], e, rows))
         except (ImportError, ModuleNotFoundError, ValueError) as exc:
             print(f"  trimesh {engine}: unavailable ({exc})")
             continue
-        n_rays = depth.size
+        views = depth.size / cam.width / cam.height
         agree = np.isclose(ours_depth[:, rows], depth, rtol=1e-4, atol=1e-4).mean()
-        rates[engine] = n_rays / cam.width / cam.height / wall
-        print(f"  trimesh {engine:8s}: {n_rays} rays in {wall:.2f} s wall ({cpu:.2f} s CPU) = "
-              f"{rates[engine]:.2f} views/s; depth agrees with ours on {agree:.2%} of the rays")
+        rates[engine] = (views / wall, views / max(cpu, 1e-9))
+        print(f"  trimesh {engine:8s}: {depth.size} rays in {wall:.2f} s wall ({cpu:.2f} s CPU) = "
+              f"{rates[engine][0]:.3f} views/s ({rates[engine][1]:.3f} per CPU s); depth agrees with ours on "
+              f"{agree:.2%} of the rays")
     return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads for ours")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads for ours")
     parser.add_argument("--trimesh-rows", type=int, default=16, help="pixel rows trimesh casts at 256x256")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -75,8 +81,9 @@ def main() -> None:
         rows = slice(None) if size <= 64 else slice(size // 2 - args.trimesh_rows // 2,
                                                      size // 2 + args.trimesh_rows // 2)
         rates = trimesh_rates(scene, cam, node, views.depth[13:14], rows)
-        for engine, rate in rates.items():
-            print(f"  ours / trimesh {engine}: {36 / wall / rate:.1f}x per view")
+        for engine, (per_wall, per_cpu) in rates.items():
+            print(f"  ours / trimesh {engine}: {36 / wall / per_wall:.1f}x per view in wall time, "
+                  f"{36 / cpu / per_cpu:.1f}x in CPU time")
 
 
 if __name__ == "__main__":
