@@ -83,3 +83,22 @@ def test_corpus_option_and_bad_config(tmp_path):
     with pytest.raises(UserError, match="no such text file"):
         run_experiment("induction", preset="smoke", out=tmp_path / "m",
                        overrides={"data.corpus": str(tmp_path / "nope.txt")}, quiet=True)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("train.lr", "nan", "train.lr"),
+    ("train.steps", "0", "train.steps"),
+    ("grid.triggers", "[40]", "grid"),
+    ("claims.icl_acc", "1.5", "claims.icl_acc"),
+    ("data.n_triggers", "0", "data.n_triggers"),
+])
+def test_bad_config_fails_before_any_training(tmp_path, monkeypatch, key, value, message):
+    import paperzoo.induction.train as train_module
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started before the config was checked")
+
+    monkeypatch.setattr(train_module, "train_step", no_training)
+    with pytest.raises(UserError, match=message):
+        run_experiment("induction", preset="smoke", out=tmp_path / "bad", overrides={key: value}, quiet=True)
+    assert not (tmp_path / "bad" / "metrics.json").exists()

@@ -65,3 +65,22 @@ def test_smoke_run_writes_every_metric_table_and_figure(tmp_path):
     assert len(tables["graphene_bcd_vs_mu"]["rows"]) == 3
     for name in ("graphene_sea_vs_surface", "pt_intrinsic_vs_mu", "hallbar_v2w", "wte2_like_bcd_vs_mu"):
         assert tables[name]["rows"], name
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("dirac.n_mu", "0", "dirac.n_mu"),
+    ("graphene.k_t", "nan", "graphene.k_t"),
+    ("claims.analytic_rel_err", "-1", "claims.analytic_rel_err"),
+    ("data.path", "/nonexistent/model_tb.dat", "data.path"),
+])
+def test_bad_config_fails_in_the_check_before_any_work(tmp_path, monkeypatch, key, value, message):
+    from paperzoo.core import UserError
+    from paperzoo.nlhall import checks
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a stage ran before the config was checked")
+
+    monkeypatch.setattr(checks, "dirac_check", no_work)
+    with pytest.raises(UserError, match=message):
+        run_experiment("nlhall", preset="smoke", out=tmp_path / "bad", overrides={key: value}, quiet=True)
+    assert not (tmp_path / "bad" / "metrics.json").exists()
