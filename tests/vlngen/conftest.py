@@ -1,0 +1,13 @@
+"""vlngen tests run torch on one thread, as the experiment does (`threads: 1`): on shared cores idle OpenMP
+workers spin-wait and burn 10-20x the CPU time of the renders and small models they serve (measured)."""
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
