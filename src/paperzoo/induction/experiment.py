@@ -117,7 +117,7 @@ def phases(cfg: InductionConfig, data: BigramTriggerData) -> list[Phase]:
     return out + grid_phases(cfg.grid, cfg.data, cfg.model, cfg.train)
 
 
-def probe_main(ape, data, T: int, ev: EvalConfig, seed: int, ctx) -> tuple[dict[str, float], list]:
+def probe_main(ape, data, T: int, ev: EvalConfig, seed: int) -> tuple[dict[str, float], list]:
     """ICL, OOD and attention metrics of the main model, memory recall and the stored bigram."""
     m: dict[str, float] = {}
     m["icl_acc"], maps, batch = accuracy_at(ape, data, T, ev.batch_size, seed)
@@ -131,7 +131,7 @@ def probe_main(ape, data, T: int, ev: EvalConfig, seed: int, ctx) -> tuple[dict[
     return m, maps
 
 
-def theory_stage(ape, data, cfg: InductionConfig, seed: int, ctx) -> tuple[dict[str, float], dict]:
+def theory_stage(ape, data, cfg: InductionConfig, seed: int) -> tuple[dict[str, float], dict]:
     """Count sweeps (median and rarest b) and conflict grid against the extended theory; the term ablation."""
     ev, T = cfg.eval, cfg.data.seq_len
     sweep = designed_prompts(ape, data, ev, T, seed + 1)
@@ -210,8 +210,8 @@ def run(cfg: InductionConfig, ctx: RunContext) -> Outcome:
         models = train_phases(plan, ctx)
         T, seed = cfg.data.seq_len, ctx.seed * 1000 + 99
         ape = models["ape"][0]
-        m, maps = probe_main(ape, data, T, cfg.eval, seed, ctx)
-        theory, sweeps = theory_stage(ape, data, cfg, seed, ctx)
+        m, maps = probe_main(ape, data, T, cfg.eval, seed)
+        theory, sweeps = theory_stage(ape, data, cfg, seed)
         lengths_m, lengths = length_stage(models, data, cfg, seed)
         main_cell = (T, data.vocab, data.n_triggers, ape, data, cfg.train.steps)
         grid_m, grid_rows = grid_metrics(cfg.grid, plan, models, main_cell, cfg.eval.batch_size, seed + 5)
