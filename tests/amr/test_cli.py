@@ -1,22 +1,11 @@
 import json
 import re
-import sys
 
 import numpy as np
 import pytest
 
-from paperzoo import cli
 from paperzoo.amr.model import AmpPhaseLSTM, LSTMConfig, save_lstm
 from paperzoo.amr.signals import CLASSES, ImpairmentConfig, complex_envelope
-
-
-def invoke(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["paperzoo", "amr", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-        sys.exit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, " ".join((captured.out + captured.err).split())
 
 
 def _model_dir(folder, preset="quick"):
@@ -34,12 +23,12 @@ def _qpsk(n=16384, rate=0.05, noise=0.05, seed=0):
     return iq + noise * (rng.standard_normal(n) + 1j * rng.standard_normal(n)), exact[0]
 
 
-def test_classify_names_the_model_and_prints_carrier_bandwidth_rate_and_modulation(tmp_path, monkeypatch, capsys):
+def test_classify_names_the_model_and_prints_carrier_bandwidth_rate_and_modulation(tmp_path, paperzoo_cli):
     iq, rate = _qpsk()
     path = tmp_path / "capture.cfile"
     iq.astype(np.complex64).tofile(path)
     model = _model_dir(tmp_path / "run")
-    code, out = invoke(monkeypatch, capsys, "classify", str(path), "--fs", "1e6", "--model", str(model))
+    code, out = paperzoo_cli("amr", "classify", str(path), "--fs", "1e6", "--model", str(model))
     assert code == 0, out
     assert f"model: {model / 'lstm_pe.safetensors'} (run {model}, preset quick, seed 3)" in out
     carrier = float(re.search(r"carrier: ([+-][\d.]+) kHz", out).group(1))
@@ -51,14 +40,14 @@ def test_classify_names_the_model_and_prints_carrier_bandwidth_rate_and_modulati
     assert modulation.group(1) in CLASSES and 0 < float(modulation.group(2)) <= 1
 
 
-def test_classify_refuses_a_smoke_trained_model_unless_asked(tmp_path, monkeypatch, capsys):
+def test_classify_refuses_a_smoke_trained_model_unless_asked(tmp_path, paperzoo_cli):
     iq, _ = _qpsk(8192)
     path = tmp_path / "capture.cfile"
     iq.astype(np.complex64).tofile(path)
     model = _model_dir(tmp_path / "smoke_run", preset="smoke")
-    code, out = invoke(monkeypatch, capsys, "classify", str(path), "--fs", "1e6", "--model", str(model))
+    code, out = paperzoo_cli("amr", "classify", str(path), "--fs", "1e6", "--model", str(model))
     assert code == 2 and "trained by a smoke run" in out and "--allow-smoke" in out and "Traceback" not in out
-    code, out = invoke(monkeypatch, capsys, "classify", str(path), "--fs", "1e6", "--model", str(model),
+    code, out = paperzoo_cli("amr", "classify", str(path), "--fs", "1e6", "--model", str(model),
                        "--allow-smoke")
     assert code == 0 and "modulation:" in out
 
@@ -95,7 +84,7 @@ NOISE = (np.random.default_rng(5).standard_normal(16384) + 1j * np.random.defaul
     ("all_zero", "no signal found"),
     ("pure_noise", "no signal found"),
 ])
-def test_classify_bad_input_exits_2_with_a_message(tmp_path, monkeypatch, capsys, case, needle):
+def test_classify_bad_input_exits_2_with_a_message(tmp_path, paperzoo_cli, case, needle):
     model = _model_dir(tmp_path / "run")
     iq, _ = _qpsk(8192)
     fs = ["--fs", "1e6"]
@@ -123,7 +112,7 @@ def test_classify_bad_input_exits_2_with_a_message(tmp_path, monkeypatch, capsys
         rec = _raw(tmp_path, iq[:300])
     else:
         rec = _raw(tmp_path, np.zeros(16384) if case == "all_zero" else NOISE)
-    code, out = invoke(monkeypatch, capsys, "classify", str(rec), *fs, "--model", str(model))
+    code, out = paperzoo_cli("amr", "classify", str(rec), *fs, "--model", str(model))
     assert code == 2, out
     assert needle in out and "Traceback" not in out
     assert "modulation:" not in out

@@ -1,12 +1,10 @@
 import json
 import math
 import pickle
-import sys
 
 import numpy as np
 import pytest
 
-from paperzoo import cli
 from paperzoo.amr.claims import ClaimsConfig, evaluate_claims
 from paperzoo.amr.signals import CLASSES, generate_baseband
 from paperzoo.core.export import export_csv
@@ -55,14 +53,6 @@ def test_claims_on_real_data_and_near_chance_baselines_say_why():
     assert chance[1].holds and "no-PE model is near chance level" in chance[1].evidence
 
 
-def invoke(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["paperzoo", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-        sys.exit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, " ".join((captured.out + captured.err).split())
-
 
 @pytest.mark.parametrize("setting,needle", [
     ("train.lr=nan", "'train.lr' = nan must be a finite number"),
@@ -77,9 +67,9 @@ def invoke(monkeypatch, capsys, *args):
     ("data.rf.estimator.sps=1", "'data.rf.estimator.sps' = 1.0 must be >= 2"),
     ("data.rf.fc_range=[0.05,0.45]", "would alias"),
 ])
-def test_bad_config_exits_2_before_anything_is_built(tmp_path, monkeypatch, capsys, setting, needle):
+def test_bad_config_exits_2_before_anything_is_built(tmp_path, paperzoo_cli, setting, needle):
     out = tmp_path / "run"
-    code, text = invoke(monkeypatch, capsys, "run", "amr", "--set", setting, "--out", str(out))
+    code, text = paperzoo_cli("run", "amr", "--set", setting, "--out", str(out))
     assert code == 2 and needle in text and "Traceback" not in text
     assert not out.exists()
 
@@ -144,11 +134,11 @@ def test_radioml_2016_file_trains_the_same_lstm_and_reports_accuracy_per_snr(tmp
     assert table[0] == "snr_db,pe,cnn" and [r.split(",")[0] for r in table[1:]] == ["0.0", "12.0"]
 
 
-def test_classify_refuses_the_smoke_model(smoke, tmp_path, monkeypatch, capsys):
+def test_classify_refuses_the_smoke_model(smoke, tmp_path, paperzoo_cli):
     out, _ = smoke
     rng = np.random.default_rng(0)
     (rng.standard_normal(8192) + 1j * rng.standard_normal(8192)).astype(np.complex64).tofile(tmp_path / "x.cfile")
-    code, text = invoke(monkeypatch, capsys, "amr", "classify", str(tmp_path / "x.cfile"), "--fs", "1e6", "--model",
+    code, text = paperzoo_cli("amr", "classify", str(tmp_path / "x.cfile"), "--fs", "1e6", "--model",
                         str(out))
     assert code == 2 and "smoke run" in text
 
