@@ -79,6 +79,23 @@ def test_engine_claims_use_the_tolerance_and_the_speed_target():
     assert same.verdict == HOLDS and fast.verdict == HOLDS
 
 
+def test_a_failing_engine_check_leaves_the_sweep_and_marks_its_claims_not_evaluated(monkeypatch):
+    """Ray timing out at start-up on a loaded machine once cost a quick run its 54 finished federations."""
+    import paperzoo.fedga.experiment as experiment
+
+    def ray_times_out(task):
+        raise RuntimeError("The current node timed out during startup")
+
+    monkeypatch.setattr(experiment, "engine_check", ray_times_out)
+    warned = []
+    ctx = SimpleNamespace(log=lambda msg: None, warn=warned.append)
+    cfg = experiment.FedGAConfig(speed_rounds=2, sweep=experiment.SweepConfig(alphas=(0.5,)))
+    assert experiment.check_engines(cfg, 0, ctx) == {}
+    assert "engine check failed" in warned[0] and "timed out during startup" in warned[0]
+    same, fast = evaluate_claims({}, _table([0.01, 0.02, 0.03]), ALPHAS, ALGOS, CFG, speed_rounds=2)[5:]
+    assert same.verdict == fast.verdict == UNKNOWN
+
+
 def test_near_chance_models_are_named_in_the_claims():
     claims = evaluate_claims({}, _table([0.01, 0.02, 0.03]), ALPHAS, ALGOS, CFG, speed_rounds=0,
                              weak=frozenset({("fedavg", 0.1)}))
