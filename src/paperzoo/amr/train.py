@@ -19,6 +19,7 @@ from torch import nn
 from paperzoo.amr.dataset import Frames
 from paperzoo.core import param
 from paperzoo.core.distributed import Distributed, unwrap
+from paperzoo.core.schedules import warmup_decay
 
 
 @dataclass
@@ -52,12 +53,6 @@ def residual_offset_augment(frames: np.ndarray, offsets: np.ndarray, rng: np.ran
     return (frames * rot).astype(np.complex64)
 
 
-def _lr_factor(step: int, total: int, warmup: int) -> float:
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.5 * (1 + math.cos(math.pi * min((step - warmup) / max(total - warmup, 1), 1.0)))
-
-
 def train_classifier(model: nn.Module, data: Frames, cfg: TrainConfig, *, dist: Distributed,
                      rng: np.random.Generator, progress: Callable = lambda it, **_: it,
                      log: Callable[[str], None] = lambda _: None, device: str = "cpu",
@@ -69,7 +64,7 @@ def train_classifier(model: nn.Module, data: Frames, cfg: TrainConfig, *, dist: 
     steps_per_epoch = math.ceil(len(data) / cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
     warmup = round(cfg.warmup * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total, warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(total, warmup, "cosine"))
     labels = torch.as_tensor(data.labels, dtype=torch.long)
     hist, start = History(), time.process_time()
     name = name or type(core).__name__

@@ -23,6 +23,7 @@ from torch import nn
 
 from paperzoo.core import param
 from paperzoo.core.distributed import Distributed
+from paperzoo.core.schedules import warmup_decay
 
 from .losses import Features, LossWeights, Projections, joint_loss
 from .models import forward_features
@@ -98,8 +99,7 @@ def scheduled(w: LossWeights, progress: float, two_stage: float = 0.0, tau_final
 
 def lr_factor(step: int, total: int, warmup: float = 0.1) -> float:
     """Linear warm-up then linear decay to 0."""
-    w = max(1, int(warmup * total))
-    return (step + 1) / w if step < w else max(0.0, (total - step) / max(1, total - w))
+    return warmup_decay(total, max(1, int(warmup * total)), "linear")(step)
 
 
 def autocast(device: str, bf16: bool):

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from paperzoo.core import param
 from paperzoo.core.distributed import Distributed
+from paperzoo.core.schedules import warmup_decay
 
 POOL = 8  # batches per length-sorted pool
 
@@ -101,13 +102,7 @@ def batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> l
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, total_steps: int):
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.9, 0.98),
                            weight_decay=cfg.weight_decay)
-
-    def factor(step: int) -> float:
-        if step < cfg.warmup:
-            return (step + 1) / cfg.warmup
-        progress = (step - cfg.warmup) / max(1, total_steps - cfg.warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
+    factor = warmup_decay(total_steps, cfg.warmup, "cosine", floor=0.1)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from paperzoo.core import param
 from paperzoo.core.distributed import Distributed
+from paperzoo.core.schedules import warmup_decay
 
 from .losses import Reduce, affinity_label, distinct_loss, multilabel_loss, ptc_loss, seg_loss
 from .maps import cam_to_label, multi_scale_maps, refined_label, resize_maps
@@ -102,9 +103,7 @@ def make_optimizer(model: MultiTokenViT, cfg: TrainConfig) -> torch.optim.Optimi
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
-    if step < cfg.warmup_steps:
-        return (step + 1) / cfg.warmup_steps
-    return (1 - (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)) ** cfg.power
+    return warmup_decay(cfg.steps, cfg.warmup_steps, "poly", power=cfg.power)(step)
 
 
 def patch_masks(maps: dict[str, torch.Tensor], labels: torch.Tensor, grid: tuple[int, int], late: bool,
