@@ -6,8 +6,7 @@ Names are loaded on first use, so that `paperzoo --help` (which needs only `core
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from paperzoo.core.lazy import lazy_exports
 
 _WHERE = {
     "Claim": "claims", "Claims": "claims", "param": "config", "Outcome": "context", "RunContext": "context",
@@ -17,9 +16,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'paperzoo.core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"paperzoo.core.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)

@@ -8,8 +8,7 @@ package costs nothing until dlib or OpenCV is needed.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from paperzoo.core.lazy import lazy_exports
 
 _WHERE = {
     "Face": "detect", "Detector": "detect", "make_detector": "detect", "embed": "detect", "face_chip": "detect",
@@ -21,9 +20,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'paperzoo.deid' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"paperzoo.deid.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)

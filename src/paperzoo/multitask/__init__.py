@@ -9,8 +9,7 @@ the trainer (`MultiTaskModel`, `fit`), the Bi-LSTM-attention baseline and the co
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from paperzoo.core.lazy import lazy_exports
 
 _WHERE = {
     "GradientCosine": "cosine", "Weighting": "weighting", "Uncertainty": "weighting", "GradNorm": "weighting",
@@ -24,10 +23,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'paperzoo.multitask' has no attribute {name!r}")
-    module = importlib.import_module(f"paperzoo.multitask.{_WHERE[name] or name}")
-    value = module if _WHERE[name] is None else getattr(module, name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)

@@ -10,8 +10,7 @@ Components load on first use (torch only when a model is asked for):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from paperzoo.core.lazy import lazy_exports
 
 _WHERE = {
     "ProgressiveTransformer": "model", "ModelConfig": "model", "LVMCN": "lvmcn", "LVMCNConfig": "lvmcn",
@@ -25,9 +24,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'paperzoo.signprod' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"paperzoo.signprod.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)

@@ -6,8 +6,7 @@ Components load on first use, so `import paperzoo.vlngen` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from paperzoo.core.lazy import lazy_exports
 
 _WHERE = {
     "Camera": "camera", "assemble_equirect": "camera", "view_index": "camera", "view_angles": "camera",
@@ -21,9 +20,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'paperzoo.vlngen' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"paperzoo.vlngen.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
