@@ -1,7 +1,6 @@
 """`paperzoo deid anonymize`: good photos are written with a sidecar; bad input is refused file by file."""
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -9,16 +8,6 @@ from PIL import Image
 
 from paperzoo.core.errors import DataError
 from paperzoo.deid.images import encode_image, read_image, read_mask
-
-
-def _cli(monkeypatch, capsys, *args):
-    from paperzoo import cli
-
-    monkeypatch.setattr(sys, "argv", ["paperzoo", "deid", "anonymize", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        cli.main()
-    out = capsys.readouterr()
-    return info.value.code, out.out + out.err
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +19,10 @@ def photos(tmp_path_factory, astronaut):
     return d, rgb
 
 
-def test_anonymize_writes_image_and_sidecar_and_keeps_the_region(monkeypatch, capsys, photos, tmp_path):
+def test_anonymize_writes_image_and_sidecar_and_keeps_the_region(photos, tmp_path, paperzoo_cli):
     d, rgb = photos
-    code, out = _cli(monkeypatch, capsys, d / "astronaut.jpg", "--out", tmp_path / "o", "--keep", "periocular",
-                     "--method", "pixelate")
+    code, out = paperzoo_cli("deid", "anonymize", d / "astronaut.jpg", "--out", tmp_path / "o", "--keep", "periocular",
+                             "--method", "pixelate")
     assert code == 0, out
     side = json.loads((tmp_path / "o" / "astronaut.jpg.json").read_text())
     assert len(side["faces"]) == 1 and side["faces"][0]["regions_kept"] == ["periocular"]
@@ -54,16 +43,16 @@ def test_anonymize_writes_image_and_sidecar_and_keeps_the_region(monkeypatch, ca
     assert np.abs(written.astype(int) - source.astype(int))[roi].mean() < 3
 
 
-def test_grey_scale_photo_is_anonymised_and_stays_grey(monkeypatch, capsys, photos, tmp_path):
+def test_grey_scale_photo_is_anonymised_and_stays_grey(photos, tmp_path, paperzoo_cli):
     d, _ = photos
-    code, out = _cli(monkeypatch, capsys, d / "grey.png", "--out", tmp_path, "--method", "blur")
+    code, out = paperzoo_cli("deid", "anonymize", d / "grey.png", "--out", tmp_path, "--method", "blur")
     assert code == 0, out
     with Image.open(tmp_path / "grey.png") as im:
         assert im.mode == "L"
     assert json.loads((tmp_path / "grey.png.json").read_text())["mode"] == "L"
 
 
-def test_bad_files_are_reported_and_nothing_is_written_for_them(monkeypatch, capsys, photos, tmp_path):
+def test_bad_files_are_reported_and_nothing_is_written_for_them(photos, tmp_path, paperzoo_cli):
     d, rgb = photos
     bad = tmp_path / "in"
     bad.mkdir()
@@ -73,30 +62,30 @@ def test_bad_files_are_reported_and_nothing_is_written_for_them(monkeypatch, cap
     Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(bad / "noface.png")
     (bad / "good.jpg").write_bytes(whole)
     out_dir = tmp_path / "out"
-    code, out = _cli(monkeypatch, capsys, bad, "--out", out_dir)
+    code, out = paperzoo_cli("deid", "anonymize", bad, "--out", out_dir)
     assert code == 2
     assert "notes.png" in out and "truncated.jpg" in out and "truncated" in out and "noface.png" in out
     assert "no face" in out and "Traceback" not in out
     assert sorted(p.name for p in out_dir.iterdir()) == ["good.jpg", "good.jpg.json"]
 
 
-def test_unreadable_mask_file_and_huge_image_are_refused(monkeypatch, capsys, photos, tmp_path):
+def test_unreadable_mask_file_and_huge_image_are_refused(photos, tmp_path, paperzoo_cli):
     d, _ = photos
     (tmp_path / "mask.png").write_bytes(b"\x89PNG broken")
-    code, out = _cli(monkeypatch, capsys, d / "astronaut.jpg", "--out", tmp_path / "o", "--mask",
-                     tmp_path / "mask.png")
+    code, out = paperzoo_cli("deid", "anonymize", d / "astronaut.jpg", "--out", tmp_path / "o", "--mask",
+                             tmp_path / "mask.png")
     assert code == 2 and "mask.png" in out and not (tmp_path / "o" / "astronaut.jpg").exists()
-    code, out = _cli(monkeypatch, capsys, d / "astronaut.jpg", "--out", tmp_path / "o2", "--max-pixels", "1000")
+    code, out = paperzoo_cli("deid", "anonymize", d / "astronaut.jpg", "--out", tmp_path / "o2", "--max-pixels", "1000")
     assert code == 2 and "MP" in out and "--max-pixels" in out and not (tmp_path / "o2").exists()
 
 
-def test_user_mask_is_kept_and_a_mask_of_the_wrong_size_refused(monkeypatch, capsys, photos, tmp_path):
+def test_user_mask_is_kept_and_a_mask_of_the_wrong_size_refused(photos, tmp_path, paperzoo_cli):
     d, rgb = photos
     mask = np.zeros(rgb.shape[:2], np.uint8)
     mask[150:170, 200:260] = 255  # a patch on the face
     Image.fromarray(mask).save(tmp_path / "m.png")
-    code, out = _cli(monkeypatch, capsys, d / "astronaut.jpg", "--out", tmp_path / "o", "--keep", "none",
-                     "--mask", tmp_path / "m.png", "--method", "mask")
+    code, out = paperzoo_cli("deid", "anonymize", d / "astronaut.jpg", "--out", tmp_path / "o", "--keep", "none",
+                             "--mask", tmp_path / "m.png", "--method", "mask")
     assert code == 0, out
     written = read_image(tmp_path / "o" / "astronaut.jpg").rgb.astype(int)
     source = read_image(d / "astronaut.jpg").rgb.astype(int)
@@ -106,11 +95,11 @@ def test_user_mask_is_kept_and_a_mask_of_the_wrong_size_refused(monkeypatch, cap
         read_mask(tmp_path / "small.png", rgb.shape[:2])
 
 
-def test_unknown_method_and_region_exit_2(monkeypatch, capsys, photos, tmp_path):
+def test_unknown_method_and_region_exit_2(photos, tmp_path, paperzoo_cli):
     d, _ = photos
-    code, out = _cli(monkeypatch, capsys, d / "astronaut.jpg", "--out", tmp_path, "--method", "smudge")
+    code, out = paperzoo_cli("deid", "anonymize", d / "astronaut.jpg", "--out", tmp_path, "--method", "smudge")
     assert code == 2 and "valid: blur" in out
-    code, out = _cli(monkeypatch, capsys, d / "astronaut.jpg", "--out", tmp_path, "--keep", "ears")
+    code, out = paperzoo_cli("deid", "anonymize", d / "astronaut.jpg", "--out", tmp_path, "--keep", "ears")
     assert code == 2 and "periocular" in out
 
 

@@ -1,28 +1,17 @@
-import sys
 
 import numpy as np
 import pytest
 
-from paperzoo import cli
 from paperzoo.nlhall import Smearing, berry_curvature_dipole, gapped_graphene, write_hr_dat, write_tb_dat
 
 MODEL = gapped_graphene(gap=0.6, strain=0.05)
 
 
-def invoke(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["paperzoo", "nlhall", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-        sys.exit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, " ".join((captured.out + captured.err).split())
-
-
-def test_bcd_of_a_tb_dat_matches_the_in_memory_model_and_states_temperature_and_grid(tmp_path, monkeypatch, capsys):
+def test_bcd_of_a_tb_dat_matches_the_in_memory_model_and_states_temperature_and_grid(tmp_path, paperzoo_cli):
     write_tb_dat(MODEL, tmp_path / "g_tb.dat")
     out = tmp_path / "D.csv"
-    code, text = invoke(monkeypatch, capsys, "bcd", str(tmp_path / "g_tb.dat"), "--mu", "0.4:0.7:4", "--kT", "0.05",
-                        "--grid", "30", "--subdivision", "3", "-o", str(out))
+    code, text = paperzoo_cli("nlhall", "bcd", str(tmp_path / "g_tb.dat"), "--mu", "0.4:0.7:4", "--kT", "0.05",
+                              "--grid", "30", "--subdivision", "3", "-o", str(out))
     assert code == 0, text
     assert "k_B T = 0.05 eV" in text and "30 x 30" in text and "split 3 x 3" in text
     lines = out.read_text().splitlines()
@@ -36,11 +25,11 @@ def test_bcd_of_a_tb_dat_matches_the_in_memory_model_and_states_temperature_and_
     assert np.abs(data[:, 1]).min() > 1e-3  # a strained gapped model has D_xz ≠ 0 in the conduction band
 
 
-def test_bcd_converge_reports_the_subdivision_it_reached(tmp_path, monkeypatch, capsys):
+def test_bcd_converge_reports_the_subdivision_it_reached(tmp_path, paperzoo_cli):
     write_hr_dat(MODEL, tmp_path / "g_hr.dat")
-    code, text = invoke(monkeypatch, capsys, "bcd", str(tmp_path / "g_hr.dat"), "--lattice",
-                        ",".join(str(float(x)) for x in MODEL.lattice.ravel()), "--mu", "0.5", "--kT", "0.05",
-                        "--grid", "24", "--converge", "0.02")
+    code, text = paperzoo_cli("nlhall", "bcd", str(tmp_path / "g_hr.dat"), "--lattice",
+                              ",".join(str(float(x)) for x in MODEL.lattice.ravel()), "--mu", "0.5", "--kT", "0.05",
+                              "--grid", "24", "--converge", "0.02")
     assert code == 0, text
     assert "converged to 0.02" in text and "D_xz" in text
 
@@ -97,12 +86,12 @@ def _wrong_suffix(tmp_path):
     (_zero_kt, "--kT must be a finite number > 0"),
     (_wrong_suffix, "expected a Wannier90 seedname_tb.dat or seedname_hr.dat"),
 ])
-def test_bad_input_exits_2_with_a_message_and_writes_nothing(tmp_path, monkeypatch, capsys, make, message):
+def test_bad_input_exits_2_with_a_message_and_writes_nothing(tmp_path, make, message, paperzoo_cli):
     args = make(tmp_path)
     if "--mu" not in args:
         args += ["--mu", "0.5"]
     out = tmp_path / "D.csv"
-    code, text = invoke(monkeypatch, capsys, "bcd", *args, "--grid", "8", "-o", str(out))
+    code, text = paperzoo_cli("nlhall", "bcd", *args, "--grid", "8", "-o", str(out))
     assert code == 2, text
     assert message in text and "Traceback" not in text
     assert not out.exists()

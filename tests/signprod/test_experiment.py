@@ -3,12 +3,10 @@ claims on constructed metrics, the CLI tools, and bad data reaching the run."""
 
 import json
 import math
-import sys
 
 import numpy as np
 import pytest
 
-from paperzoo import cli
 from paperzoo.core.runner import run_experiment
 from paperzoo.signprod.claims import ClaimsConfig, evaluate_claims
 from paperzoo.signprod.formats import read_pt
@@ -90,39 +88,30 @@ def test_aggregate_names_keys_by_metric_model_protocol():
     assert math.isnan(nan["bleu4.pt.predlen"])
 
 
-def invoke(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["paperzoo", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-        sys.exit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out + captured.err
-
-
-def test_generate_writes_the_pt_layout_of_a_preset(monkeypatch, capsys, tmp_path):
-    code, text = invoke(monkeypatch, capsys, "signprod", "generate", str(tmp_path / "pt"), "--preset", "smoke",
-                        "--set", "data.n_test=3")
+def test_generate_writes_the_pt_layout_of_a_preset(tmp_path, paperzoo_cli):
+    code, text = paperzoo_cli("signprod", "generate", str(tmp_path / "pt"), "--preset", "smoke",
+                              "--set", "data.n_test=3")
     assert code == 0 and "data.path=" in text
     corpus = read_pt(tmp_path / "pt")
     assert [len(corpus.splits[s]) for s in ("train", "dev", "test")] == [24, 6, 3] and corpus.has_alignment
-    code, text = invoke(monkeypatch, capsys, "signprod", "generate", str(tmp_path / "pt"))
+    code, text = paperzoo_cli("signprod", "generate", str(tmp_path / "pt"))
     assert code == 2 and "not empty" in text
-    code, text = invoke(monkeypatch, capsys, "signprod", "dtw", str(tmp_path / "pt" / "test.skels"),
-                        str(tmp_path / "pt" / "test.skels"), "--no-bos")
+    code, text = paperzoo_cli("signprod", "dtw", str(tmp_path / "pt" / "test.skels"),
+                              str(tmp_path / "pt" / "test.skels"), "--no-bos")
     assert code == 0 and "DTW-MJE 0.0000 over 3 sequences" in text
 
 
-def test_malformed_skels_exit_2_with_the_line_number(monkeypatch, capsys, tmp_path):
+def test_malformed_skels_exit_2_with_the_line_number(tmp_path, paperzoo_cli):
     bad = tmp_path / "bad.skels"
     bad.write_text(" ".join(["0"] * 151) + "\n" + " ".join(["0"] * 150 + ["1.5"]) + "\n")
-    code, text = invoke(monkeypatch, capsys, "signprod", "dtw", str(bad), str(bad))
-    assert code == 2 and f"{bad} line 2" in " ".join(text.split()) and "Traceback" not in text
+    code, text = paperzoo_cli("signprod", "dtw", str(bad), str(bad))
+    assert code == 2 and f"{bad} line 2" in text and "Traceback" not in text
     folder = tmp_path / "pt"
-    invoke(monkeypatch, capsys, "signprod", "generate", str(folder), "--preset", "smoke")
+    paperzoo_cli("signprod", "generate", str(folder), "--preset", "smoke")
     lines = (folder / "train.skels").read_text().split("\n")
     lines[4] = lines[4].replace(" ", " x ", 1)
     (folder / "train.skels").write_text("\n".join(lines))
-    code, text = invoke(monkeypatch, capsys, "run", "signprod", "--preset", "smoke", "--set", f"data.path={folder}",
-                        "--out", str(tmp_path / "run"))
-    assert code == 2 and "train.skels line 5" in " ".join(text.split()) and "Traceback" not in text
+    code, text = paperzoo_cli("run", "signprod", "--preset", "smoke", "--set", f"data.path={folder}",
+                              "--out", str(tmp_path / "run"))
+    assert code == 2 and "train.skels line 5" in text and "Traceback" not in text
     assert not (tmp_path / "run" / "metrics.json").exists()

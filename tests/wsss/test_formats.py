@@ -1,14 +1,12 @@
 """VOC palette PNGs, VOC folders (good and malformed, through the CLI: exit 2), cls_labels_onehot.npy, COCO."""
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from paperzoo import cli
 from paperzoo.core.errors import DataError
 from paperzoo.wsss.formats import (
     coco_mask,
@@ -68,18 +66,8 @@ def test_voc_reader_derives_labels_from_masks_or_reads_the_onehot_file(tmp_path)
     assert set(read_cls_labels(root / "cls_labels_onehot.npy")) == set(ds.names)
 
 
-def _run_voc(root: Path, out: Path, monkeypatch, capsys) -> tuple[int, str]:
-    """`paperzoo run wsss` on a VOC folder, in this process (the CLI's start-up is paid once, not per case)."""
-    monkeypatch.setattr(sys, "argv", ["paperzoo", "run", "wsss", "--preset", "smoke", "--out", str(out),
-                                      "--set", "data.source=voc", "--set", f"data.path={root}"])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out + captured.err
-
-
 @pytest.mark.parametrize("damage", ["missing_list", "wrong_size", "outside_palette"])
-def test_malformed_voc_folders_exit_2_naming_the_file(tmp_path, damage, monkeypatch, capsys):
+def test_malformed_voc_folders_exit_2_naming_the_file(tmp_path, damage, paperzoo_cli):
     root = make_voc(tmp_path / "voc")
     if damage == "missing_list":
         (root / "val.txt").unlink()
@@ -91,9 +79,10 @@ def test_malformed_voc_folders_exit_2_naming_the_file(tmp_path, damage, monkeypa
         bad = Image.fromarray(np.full((20, 24), 42, np.uint8), mode="L")
         bad.save(root / "SegmentationClassAug" / "2007_000002.png")
         expected = "outside the palette"
-    code, text = _run_voc(root, tmp_path / "run", monkeypatch, capsys)
+    code, text = paperzoo_cli("run", "wsss", "--preset", "smoke", "--out", tmp_path / "run", "--set", "data.source=voc",
+                              "--set", f"data.path={root}")
     assert code == 2, text[-2000:]
-    flat = "".join(text.split())  # the console may fold a long path over lines
+    flat = text.replace(" ", "")  # the console may fold a long path over lines
     assert expected.replace(" ", "") in flat and "Traceback" not in text
     assert not (tmp_path / "run" / "metrics.json").exists()
 
