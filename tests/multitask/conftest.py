@@ -1,11 +1,10 @@
 import pytest
-import torch
+
+from paperzoo.core.threads import torch_threads
 
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """Small tensors: one thread is fastest, and on a shared machine extra threads only spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield

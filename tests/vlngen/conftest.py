@@ -2,12 +2,11 @@
 workers spin-wait and burn 10-20x the CPU time of the renders and small models they serve (measured)."""
 
 import pytest
-import torch
+
+from paperzoo.core.threads import torch_threads
 
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
