@@ -1,13 +1,14 @@
-"""LSTM inference speed on one CPU core at batch 256: the quick preset's model, eager and TorchScript, side by side
-with the per-sample LSTMs RadioML work uses (Rajendran's LSTM(128) x 2 and the wave-1 LSTM(64) x 2 on 128 samples).
+"""LSTM inference speed on one CPU core at batch 256: the quick preset's model (eager, TorchScript, ONNX Runtime)
+side by side with the per-sample LSTMs RadioML work uses (Rajendran's LSTM(128) x 2, wave 1's LSTM(64) x 2).
 
     python benchmarks/amr_inference.py [--model runs/amr/<run>] [--repeats 20]
 
 Times are CPU seconds of the one thread doing the work (`time.thread_time`), so other load on a shared machine does
 not count; on an idle core they equal wall-clock time. Frames/s include the features (amplitude and phase steps
-from the complex frames), as `paperzoo amr classify` computes them. The weights stay in safetensors; TorchScript is
-a trace of the loaded module, made at start-up (nothing else is written). `torch.compile` is tried too and reported
-as unavailable if this machine has no working C++ toolchain for it.
+from the complex frames), as `paperzoo amr classify` computes them. The weights stay in safetensors; TorchScript
+and ONNX Runtime (optional extra `rf-bench`) are built in memory from the loaded module at start-up
+(`paperzoo.amr.fast`). `torch.compile` is tried too and reported as unavailable if this machine has no working
+C++ toolchain for it. Every row prints its ratio to the quick model's eager path.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from paperzoo.amr import fast
 from paperzoo.amr.model import AmpPhaseLSTM, LSTMConfig
 from paperzoo.core.config import build_config
 
@@ -32,24 +34,6 @@ def frames_per_s(fn, frames: np.ndarray, repeats: int) -> float:
         fn(frames)
         times.append(time.thread_time() - t)
     return len(frames) / float(np.median(times))
-
-
-def eager(model):
-    @torch.inference_mode()
-    def run(frames):
-        return model(model.features(frames))
-    return run
-
-
-def scripted(model, frames: np.ndarray):
-    with torch.inference_mode():
-        traced = torch.jit.trace(model, model.features(frames))
-    traced = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
-
-    @torch.inference_mode()
-    def run(x):
-        return traced(model.features(x))
-    return run
 
 
 def compiled(model):
@@ -86,8 +70,14 @@ def main() -> None:
     frames = (rng.standard_normal((args.batch, length)) + 1j * rng.standard_normal((args.batch, length))).astype(
         np.complex64)
     rows = [(f"quick LSTM({model.cfg.hidden}) x {model.cfg.layers}, {length} samples, {model.cfg.step_samples}/step, "
-             "eager", frames_per_s(eager(model), frames, args.repeats))]
-    rows.append(("  same, TorchScript (traced, frozen)", frames_per_s(scripted(model, frames), frames, args.repeats)))
+             "eager", frames_per_s(fast.eager(model), frames, args.repeats))]
+    rows.append(("  same, TorchScript (traced, frozen)", frames_per_s(fast.torchscript(model, frames), frames,
+                                                                     args.repeats)))
+    try:
+        rows.append(("  same, ONNX Runtime (1 thread)", frames_per_s(fast.onnxruntime(model, frames), frames,
+                                                                    args.repeats)))
+    except ImportError:
+        rows.append(("  same, ONNX Runtime: not installed (pip install -e '.[rf-bench]')", float("nan")))
     try:
         rows.append(("  same, torch.compile", frames_per_s(compiled(model), frames, args.repeats)))
     except Exception as exc:  # noqa: BLE001 - inductor needs a working compiler; report, do not fail
@@ -95,19 +85,20 @@ def main() -> None:
     if model.cfg.step_samples < 16:  # the same LSTM fed 16 samples per step: half the recurrence
         wide = AmpPhaseLSTM(dataclasses.replace(model.cfg, step_samples=16), 11).eval()
         rows.append((f"  LSTM({model.cfg.hidden}) x {model.cfg.layers}, 16 samples/step (a different model), eager",
-                     frames_per_s(eager(wide), frames, args.repeats)))
+                     frames_per_s(fast.eager(wide), frames, args.repeats)))
     short = frames[:, :128]
     for hidden in (64, 128):
         peer = AmpPhaseLSTM(LSTMConfig(hidden=hidden, features="amp_phase", step_samples=1), 11).eval()
         rows.append((f"per-sample LSTM({hidden}) x 2 on 128 samples (RadioML style), eager",
-                     frames_per_s(eager(peer), short, args.repeats)))
-    best = max(v for _, v in rows[:3] if v == v)
-    print(f"one thread, batch {args.batch}; frames/s (samples/s), features included")
+                     frames_per_s(fast.eager(peer), short, args.repeats)))
+    base = rows[0][1]
+    best = max(v for _, v in rows[:4] if v == v)
+    print(f"one thread, batch {args.batch}; frames/s (samples/s, ratio to the quick model eager), features included")
     for name, value in rows:
         samples = value * (128 if name.startswith("per-sample") else length)
-        print(f"  {name:<78s} {value:>10,.0f} ({samples / 1e6:6.2f} M)")
-    print(f"quick model, best variant: {best:,.0f} frames/s "
-          f"({'meets' if best >= 10_000 else 'misses'} the 10,000 frames/s target)")
+        print(f"  {name:<78s} {value:>10,.0f} ({samples / 1e6:6.2f} M, {value / base:5.2f}x)")
+    print(f"quick model: eager {base:,.0f} frames/s ({'meets' if base >= 10_000 else 'misses'} the 10,000 frames/s "
+          f"target), best variant {best:,.0f}")
 
 
 if __name__ == "__main__":

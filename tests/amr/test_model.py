@@ -158,3 +158,17 @@ def test_garbage_model_files_are_refused_naming_the_file(tmp_path, case):
     with pytest.raises(DataError) as info:
         load_lstm(weights)
     assert "lstm_pe" in str(info.value)
+
+
+def test_fast_inference_paths_match_eager():
+    from paperzoo.amr import fast
+
+    torch.manual_seed(0)
+    model = AmpPhaseLSTM(LSTMConfig(hidden=8), 11).eval()
+    rng = np.random.default_rng(0)
+    frames = (rng.standard_normal((16, 64)) + 1j * rng.standard_normal((16, 64))).astype(np.complex64)
+    want = fast.eager(model)(frames)
+    np.testing.assert_allclose(fast.torchscript(model, frames)(frames), want, rtol=1e-4, atol=1e-5)
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    np.testing.assert_allclose(fast.onnxruntime(model, frames)(frames[:5]), want[:5], rtol=1e-4, atol=1e-5)
