@@ -1,6 +1,6 @@
 """fedga's in-process engine against the way single-machine FL libraries simulate, and at scale.
 
-    python benchmarks/fedga_engines.py sequential [--rounds 10] [--model mlp|lenet] [--algo fedga]
+    python benchmarks/fedga_engines.py sequential [--rounds 10] [--model mlp|lenet] [--algo fedga] [--threads 1]
     python benchmarks/fedga_engines.py scale [--clients 1000] [--per-round 100] [--rounds 20] [--flower-rounds 2]
     python benchmarks/fedga_engines.py flower [--rounds 5]
 
@@ -10,8 +10,10 @@ sequential  the same federation (partition, initial model, client sampling, ever
             fresh nn.Module, torch.optim.SGD, loss.backward(), clip_grad_norm_, then the unweighted mean. Both at
             one torch thread (also the peer loop at torch's default). Prints rounds/s, the ratio, and how equal the
             final metrics and weights are. LeNet runs on CIFAR-shaped synthetic images (no CIFAR ships offline).
-scale       MNIST, 1000 clients, 100 per round: in-process rounds/s and peak memory (RSS), then Flower's simulation
-            (Ray, loopback) at the same size for fewer rounds, peak RSS summed over its processes.
+scale       MNIST, 1000 clients, 100 per round: in-process rounds/s and peak memory (RSS, sampled with psutil, and
+            getrusage's ru_maxrss), then Flower's simulation (Ray, loopback) at the same size for --flower-rounds
+            rounds (0 skips it), peak RSS summed over its processes, and whether its weights equal the in-process
+            engine's after those rounds.
 flower      the quick preset's engine check: in-process vs Flower simulation, 100 clients, 10 per round.
 """
 
@@ -102,28 +104,49 @@ def timed(server: Server, step, rounds: int) -> float:
     return rate
 
 
+def interleaved(steps: dict[str, tuple[Server, object]], rounds: int) -> dict[str, np.ndarray]:
+    """Per-round (wall, process CPU) seconds of each engine, the engines taking turns round by round (the order
+    alternating), so that a shared machine's changing load hits both alike. Round 1 warms up and is not timed."""
+    times = {name: [] for name in steps}
+    for rnd in range(1, rounds + 1):
+        order = list(steps) if rnd % 2 else list(steps)[::-1]
+        for name in order:
+            server, step = steps[name]
+            t0, c0 = time.perf_counter(), time.process_time()
+            step(server, rnd)
+            if rnd > 1:
+                times[name].append((time.perf_counter() - t0, time.process_time() - c0))
+    for server, _ in steps.values():
+        server.evaluate(rounds)
+    return {name: np.array(t) for name, t in times.items()}
+
+
 def sequential(args) -> None:
+    """In-process vs the peers' loop on one federation, both at ``--threads`` torch threads, rounds interleaved."""
     local = LocalConfig()
-    runs = {}
-    with torch_threads(1):
-        a = make_server(args.model, args.algo, 100, 10, args.rounds)
-        runs["in-process (1 thread)"] = (timed(a, lambda s, r: inprocess_round(s, r, local), args.rounds), a)
-        b = make_server(args.model, args.algo, 100, 10, args.rounds)
-        runs["sequential loop (1 thread)"] = (timed(b, lambda s, r: sequential_round(s, r, local, args.model),
-                                                    args.rounds), b)
-    c = make_server(args.model, args.algo, 100, 10, args.rounds)
-    runs[f"sequential loop ({torch.get_num_threads()} threads)"] = (
-        timed(c, lambda s, r: sequential_round(s, r, local, args.model), args.rounds), c)
-    print(f"{args.model}, {args.algo}, MNIST-sized federation: 100 clients, 10 per round, {args.rounds} rounds")
-    for name, (rate, server) in runs.items():
+    per_round = 10
+    with torch_threads(args.threads):
+        a = make_server(args.model, args.algo, 100, per_round, args.rounds)
+        b = make_server(args.model, args.algo, 100, per_round, args.rounds)
+        times = interleaved({"in-process": (a, lambda s, r: inprocess_round(s, r, local)),
+                             "sequential loop": (b, lambda s, r: sequential_round(s, r, local, args.model))},
+                            args.rounds)
+    n = args.rounds - 1
+    print(f"{args.model}, {args.algo}, {a.data.name}: 100 clients, {per_round} per round, {args.rounds} rounds "
+          f"({n} timed, interleaved), {args.threads} torch thread(s) each")
+    for name, server in (("in-process", a), ("sequential loop", b)):
+        wall, cpu = times[name].sum(0)
         h = server.history[-1]
-        print(f"  {name:<28} {rate:8.2f} rounds/s   final acc {h['acc']:.4f}  macro-F1 {h['f1']:.4f}")
-    base_rate, base = runs["in-process (1 thread)"]
-    for name, (rate, server) in list(runs.items())[1:]:
-        dw = max(float((base.state[n] - server.state[n]).abs().max()) for n in base.state)
-        same = base.history[-1]["acc"] == server.history[-1]["acc"]
-        print(f"  in-process / {name}: {base_rate / rate:.1f}x; identical final accuracy: {same}; "
-              f"largest weight difference {dw:.2e}")
+        print(f"  {name:<16} {n / wall:7.2f} rounds/s wall  {n / cpu:7.2f} rounds per CPU-s   "
+              f"final acc {h['acc']:.4f}  macro-F1 {h['f1']:.4f}")
+    (wall_a, cpu_a), (wall_b, cpu_b) = times["in-process"].sum(0), times["sequential loop"].sum(0)
+    per = times["sequential loop"][:, 1] / times["in-process"][:, 1]
+    q1, q3 = np.percentile(per, [25, 75])
+    dw = max(float((a.state[k] - b.state[k]).abs().max()) for k in a.state)
+    same = all(a.history[-1][m] == b.history[-1][m] for m in ("acc", "f1"))
+    print(f"  speed-up of the in-process engine: {wall_b / wall_a:.2f}x (wall), {cpu_b / cpu_a:.2f}x (CPU time); "
+          f"per-round CPU ratio median {np.median(per):.2f}x (quartiles {q1:.2f}-{q3:.2f})")
+    print(f"  identical final accuracy and macro-F1: {same}; largest weight difference {dw:.2e}")
 
 
 class PeakRSS:
@@ -155,25 +178,47 @@ class PeakRSS:
         self._thread.join()
 
 
-def scale(args) -> None:
-    from paperzoo.fedga.flower_engine import run_flower
+def max_rss_gib() -> float:
+    """This process's peak resident set so far (getrusage ru_maxrss, KiB on Linux), in GiB."""
+    import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def scale(args) -> None:
+    """MNIST with ``--clients`` clients, ``--per-round`` per round: the in-process engine, then Flower (optional)."""
     local = LocalConfig()
+    base = max_rss_gib()
+    spec = FederationSpec(DataConfig(dataset="mnist"), args.clients, 0.5, 0, "mlp", args.algo)
     with PeakRSS() as mem, torch_threads(1):
         server = make_server("mlp", args.algo, args.clients, args.per_round, args.rounds)
-        rate = timed(server, lambda s, r: inprocess_round(s, r, local), args.rounds)
-    print(f"MNIST, {args.clients} clients, {args.per_round} per round, {args.algo}")
-    print(f"  in-process: {rate:.2f} rounds/s over {args.rounds} rounds, final acc {server.history[-1]['acc']:.4f}, "
-          f"peak RSS {mem.peak / 2**30:.2f} GiB")
-    spec = FederationSpec(DataConfig(dataset="mnist"), args.clients, 0.5, 0, "mlp", args.algo)
+        sizes = [len(p) for p in server.parts]
+        times = interleaved({"in-process": (server, lambda s, r: inprocess_round(s, r, local))}, args.rounds)
+    wall, cpu = times["in-process"].sum(0)
+    n = args.rounds - 1
+    print(f"MNIST, {args.clients} clients ({min(sizes)}-{max(sizes)} samples each), {args.per_round} per round, "
+          f"{args.algo}, 1 torch thread")
+    print(f"  in-process: {n / wall:.2f} rounds/s wall, {n / cpu:.2f} rounds per CPU-s over {n} timed rounds; "
+          f"final acc {server.history[-1]['acc']:.4f}; peak RSS {mem.peak / 2**30:.2f} GiB (psutil, sampled), "
+          f"ru_maxrss {max_rss_gib():.2f} GiB (of which {base:.2f} GiB before the data was loaded)")
+    if args.flower_rounds < 1:
+        return
+    from paperzoo.fedga.flower_engine import run_flower
+
     fed = FedConfig(n_clients=args.clients, clients_per_round=args.per_round, rounds=args.flower_rounds,
                     eval_every=args.flower_rounds)
     t0 = time.perf_counter()
     with PeakRSS() as mem, torch_threads(1):
         flower = run_flower(spec, fed)
+    ref = make_server("mlp", args.algo, args.clients, args.per_round, args.flower_rounds)
+    with torch_threads(1):
+        for rnd in range(1, args.flower_rounds + 1):
+            inprocess_round(ref, rnd, local)
+    same = all(torch.equal(ref.state[k], flower.state[k]) for k in ref.state)
     print(f"  Flower simulation: {flower.rounds_per_s():.3f} rounds/s between aggregations over {args.flower_rounds} "
           f"rounds ({time.perf_counter() - t0:.0f} s wall incl. Ray start and the query of {args.clients} nodes), "
-          f"peak RSS over all its processes {mem.peak / 2**30:.2f} GiB")
+          f"peak RSS over all its processes {mem.peak / 2**30:.2f} GiB (psutil, sampled); weights identical to "
+          f"the in-process engine's after {args.flower_rounds} rounds: {same}")
 
 
 def flower(args) -> None:
@@ -195,6 +240,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--per-round", type=int, default=100)
     ap.add_argument("--flower-rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="sequential: torch threads of both engines")
     args = ap.parse_args()
     np.seterr(all="ignore")
     {"sequential": sequential, "scale": scale, "flower": flower}[args.mode](args)

@@ -195,3 +195,28 @@ def test_flower_engine_matches_inprocess_exactly_on_the_quick_federation_shape()
     assert m["engines_identical"] == 1.0, m
     assert m["engines_max_metric_diff"] == 0.0 and m["engines_max_weight_diff"] == 0.0
     assert not ray.is_initialized()
+
+
+@pytest.mark.parametrize("k,b", [(1, 7), (3, 16)])
+def test_mlp_closed_form_backward_is_autograds_bit_for_bit(k, b):
+    """The MLP's hand-written backward (no graph over the large layers) equals autograd's on mlp_forward exactly,
+    including ReLU units that are off and padding rows whose logit gradient is 0."""
+    from paperzoo.fedga.models import mlp_backward, mlp_forward, to_compute_layout
+
+    torch.manual_seed(4)
+    model = build_model("mlp", (1, 6, 6), 5)
+    stacked = to_compute_layout(model, {n: t.detach().unsqueeze(0).repeat(k, *[1] * t.dim()) + 0.1 * torch.randn(
+        k, *t.shape) for n, t in model.state_dict().items()})
+    x, y = torch.rand(k, b, 1, 6, 6), torch.randint(0, 5, (k, b))
+    mask = torch.ones(k, b)
+    mask[:, b // 2:] = 0.0
+    params = {n: t.clone().requires_grad_(True) for n, t in stacked.items()}
+    loss = make_algorithm("fedga").objective(mlp_forward(params, x)[1], y, mask, {}).sum()
+    ref = torch.autograd.grad(loss, list(params.values()))
+    h, z = mlp_forward(stacked, x)
+    z.requires_grad_(True)
+    dz = torch.autograd.grad(make_algorithm("fedga").objective(z, y, mask, {}).sum(), z)[0]
+    ours = mlp_backward(stacked, x, h, dz)
+    assert (h == 0).any() and (h > 0).any()
+    for n, g in zip(params, ref, strict=True):
+        assert torch.equal(ours[n], g), n

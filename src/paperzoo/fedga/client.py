@@ -5,8 +5,9 @@ Client k runs SGD (momentum optional) for ``epochs`` shuffled passes over its n_
 
     g = grad_w algo.objective(f_w(x), y) + algo.extra_grad(w, w_global),   w <- w - lr * min(1, clip / ||g||) g
 
-The in-process engine passes the round's sampled clients together (one bmm per layer for the MLP); Flower's
-ClientApp passes one. Every client's mini-batch order comes from its own generator seeded by (seed, round,
+The in-process engine passes the round's sampled clients together (one bmm per layer for the MLP, whose backward
+is written out in ``models.mlp_backward``: autograd's kernels without its graph, bit for bit); Flower's ClientApp
+passes one. Every client's mini-batch order comes from its own generator seeded by (seed, round,
 client id), and each client's rows of the batched computation are independent of the other clients' rows
 (padding rows carry mask 0), so a client gets the same update either way.
 """
@@ -21,7 +22,7 @@ from torch import Tensor, nn
 from paperzoo.core import param
 
 from .algorithm import Algorithm, Payload
-from .models import from_compute_layout, stacked_forward, to_compute_layout
+from .models import MLP, from_compute_layout, mlp_backward, mlp_forward, stacked_forward, to_compute_layout
 
 
 @dataclass
@@ -98,7 +99,9 @@ def train_clients(model: nn.Module, global_state: dict[str, Tensor], shards: lis
     names = [n for n, _ in model.named_parameters()]
     global_params = to_compute_layout(model, {n: global_state[n].unsqueeze(0).expand(k, *global_state[n].shape)
                                               for n in names})
-    params = {n: t.clone(memory_format=torch.contiguous_format).requires_grad_(True) for n, t in global_params.items()}
+    closed_form = isinstance(model, MLP)  # the MLP's backward in closed form; autograd for the conv nets
+    params = {n: t.clone(memory_format=torch.contiguous_format).requires_grad_(not closed_form)
+              for n, t in global_params.items()}
     buffers = {n: t.unsqueeze(0).repeat(k, *[1] * t.dim()).clone() for n, t in global_state.items() if n not in params}
     momentum_buf = {n: torch.zeros_like(p) for n, p in params.items()}
 
@@ -106,27 +109,39 @@ def train_clients(model: nn.Module, global_state: dict[str, Tensor], shards: lis
     device = x_all.device
     cids = [s.cid for s in shards]
     idx, mask = step_layout(rows, local.epochs, local.batch_size, seed, rnd, cids, device)
+    idx, mask = idx.transpose(0, 1).contiguous(), mask.transpose(0, 1).contiguous()  # (steps, K, B): one per step
     active = (mask.sum(-1) > 0).to(mask.dtype)
     counts = torch.stack([torch.bincount(y_all[r].cpu(), minlength=n_classes) for r in rows]).float().to(device)
     inputs = algo.client_inputs(payload or Payload(), cids, counts)
+    x_rows = x_all.flatten(1)  # a view: index_select on rows is ~10x faster than advanced indexing of (N, C, H, W)
 
     loss_sum = torch.zeros(k, device=device)
-    for s in range(idx.shape[1]):
-        x, y, m = x_all[idx[:, s]], y_all[idx[:, s]], mask[:, s]
-        logits = stacked_forward(model, params, buffers, x, m)
+    for s in range(idx.shape[0]):
+        ix, m = idx[s].view(-1), mask[s]
+        x = x_rows.index_select(0, ix).view(k, -1, *x_all.shape[1:])
+        y = y_all.index_select(0, ix).view(k, -1)
         if algo.needs_global_logits:
             with torch.no_grad():
                 inputs["global_logits"] = stacked_forward(model, global_params, buffers, x, m)
-        loss = algo.objective(logits, y, m, inputs) * active[:, s]  # clients out of data sit the step out
-        grads = list(torch.autograd.grad(loss.sum(), [params[n] for n in names]))
+        if closed_form:
+            h, logits = mlp_forward(params, x)
+            logits.requires_grad_(True)
+        else:
+            logits = stacked_forward(model, params, buffers, x, m)
+        loss = algo.objective(logits, y, m, inputs) * active[s]  # clients out of data sit the step out
+        if closed_form:
+            by_name = mlp_backward(params, x, h, torch.autograd.grad(loss.sum(), logits)[0])
+            grads = [by_name[n] for n in names]
+        else:
+            grads = list(torch.autograd.grad(loss.sum(), [params[n] for n in names]))
         for j, n in enumerate(names):
             extra = algo.extra_grad(params[n].detach(), global_params[n])
             if extra is not None:
-                grads[j] = grads[j] + extra * active[:, s].view(-1, *[1] * (extra.dim() - 1))
-        _sgd_step(params, names, grads, momentum_buf, active[:, s], local)
+                grads[j] = grads[j] + extra * active[s].view(-1, *[1] * (extra.dim() - 1))
+        _sgd_step(params, names, grads, momentum_buf, active[s], local)
         loss_sum += loss.detach()
     state = from_compute_layout(model, {n: p.detach() for n, p in params.items()}) | buffers
-    return state, loss_sum / active.sum(1).clamp_min(1.0)
+    return state, loss_sum / active.sum(0).clamp_min(1.0)
 
 
 def _sgd_step(params: dict[str, Tensor], names: list[str], grads: list[Tensor], momentum_buf: dict[str, Tensor],

@@ -2,7 +2,8 @@
 
 A federation's client states are dicts ``name -> tensor with a leading client axis K`` (same names as the
 model's ``state_dict``). ``stacked_forward`` evaluates K clients at once: a bmm for the MLP, a loop of
-``torch.func.functional_call`` for the conv nets.
+``torch.func.functional_call`` for the conv nets; ``mlp_forward``/``mlp_backward`` are the MLP's batched step
+with its backward in closed form (no autograd graph over the K clients' large layers).
 """
 
 from __future__ import annotations
@@ -110,6 +111,26 @@ def from_compute_layout(model: nn.Module, params: dict[str, Tensor]) -> dict[str
     return to_compute_layout(model, params)
 
 
+def mlp_forward(params: dict[str, Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
+    """K stacked MLPs (compute layout) on x (K, B, ...): hidden h = relu(x W1 + b1) (K, B, H), logits h W2 + b2."""
+    h = torch.baddbmm(params["fc1.bias"].unsqueeze(1), x.flatten(2), params["fc1.weight"]).relu_()
+    return h, torch.baddbmm(params["fc2.bias"].unsqueeze(1), h, params["fc2.weight"])
+
+
+def mlp_backward(params: dict[str, Tensor], x: Tensor, h: Tensor, dz: Tensor) -> dict[str, Tensor]:
+    """Parameter gradients of K stacked MLPs from the logit gradient dz (K, B, C), in closed form:
+
+        dW2 = h^T dz,  db2 = sum_b dz,  dh = (dz W2^T) * [h > 0],  dW1 = x^T dh,  db1 = sum_b dh
+
+    (W in compute layout (K, in, out)). The same kernels, in the same order, as autograd's backward of
+    ``mlp_forward`` (bmm with a transposed operand, threshold_backward, a sum over the batch), so the result is
+    bit for bit autograd's (tested) without building a graph over the large layers.
+    """
+    dh = torch.ops.aten.threshold_backward(torch.bmm(dz, params["fc2.weight"].transpose(1, 2)), h, 0)
+    return {"fc1.weight": torch.bmm(x.flatten(2).transpose(1, 2), dh), "fc1.bias": dh.sum(1),
+            "fc2.weight": torch.bmm(h.transpose(1, 2), dz), "fc2.bias": dz.sum(1)}
+
+
 def stacked_forward(model: nn.Module, params: dict[str, Tensor], buffers: dict[str, Tensor], x: Tensor,
                     mask: Tensor | None = None) -> Tensor:
     """Logits (K, B, C) of K client models with stacked ``params``/``buffers`` (compute layout) on x (K, B, ...).
@@ -118,8 +139,7 @@ def stacked_forward(model: nn.Module, params: dict[str, Tensor], buffers: dict[s
     never enters BatchNorm statistics, and padding rows get logits 0.
     """
     if isinstance(model, MLP):
-        h = torch.baddbmm(params["fc1.bias"].unsqueeze(1), x.flatten(2), params["fc1.weight"])
-        return torch.baddbmm(params["fc2.bias"].unsqueeze(1), h.relu(), params["fc2.weight"])
+        return mlp_forward(params, x)[1]
     outs = []
     for k in range(x.shape[0]):
         n = x.shape[1] if mask is None else int(mask[k].sum())
