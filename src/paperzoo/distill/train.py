@@ -28,7 +28,7 @@ from paperzoo.core.schedules import warmup_decay
 from .losses import Features, LossWeights, Projections, joint_loss
 from .models import forward_features
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input_ids, attention_mask, target
+Batch = tuple[torch.Tensor, ...]  # input_ids, attention_mask, target[, example indices (for Teacher.outputs)]
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Teacher:
     backbone: nn.Module
     n_heads: int
     causal: bool = False
+    outputs: object | None = None  # precomputed per-example outputs (teacher_outputs.TeacherOutputs), or None
 
 
 @dataclass
@@ -106,12 +107,22 @@ def autocast(device: str, bf16: bool):
     return torch.autocast(device.split(":")[0], dtype=torch.bfloat16) if bf16 else nullcontext()
 
 
-def teacher_features(teacher: Teacher, ids, mask, trainees: list[Trainee]
-                     ) -> tuple[Features, dict[int, int], dict[int, int]]:
-    """One no-grad teacher pass capturing the union of what the trainees need; returns the features and
-    index maps teacher-layer -> position in the captured lists."""
+def teacher_layers(trainees: list[Trainee]) -> tuple[list[int], list[int]]:
+    """The union of what the trainees align: teacher hidden layers (hidden_states numbering) and blocks."""
     hid = sorted({t for tr in trainees if tr.weights.feat > 0 for _, t in tr.hidden_pairs})
     att = sorted({t for tr in trainees if tr.weights.att > 0 for _, t in tr.att_pairs})
+    return hid, att
+
+
+def teacher_features(teacher: Teacher, ids, mask, trainees: list[Trainee], index=None
+                     ) -> tuple[Features, dict[int, int], dict[int, int]]:
+    """One no-grad teacher pass capturing the union of what the trainees need (or, with `teacher.outputs`
+    and the batch's example `index`, those outputs looked up); returns the features and index maps
+    teacher-layer -> position in the captured lists."""
+    hid, att = teacher_layers(trainees)
+    if teacher.outputs is not None and index is not None:
+        return (teacher.outputs.features(index, mask, hid, att), {t: i for i, t in enumerate(hid)},
+                {t: i for i, t in enumerate(att)})
     with torch.no_grad():
         f = forward_features(teacher.model, teacher.backbone, ids, mask, hid, att, teacher.n_heads, teacher.causal,
                              detach=True)
@@ -158,14 +169,16 @@ def fit(trainees: list[Trainee], batches: Callable[[int], list[Batch]], cfg: Tra
             tr.model.train()
         it = batches(epoch)
         it = progress(it, total=len(it), desc=f"epoch {epoch + 1}/{cfg.epochs}") if progress else it
-        for ids, mask, target in it:
+        for batch in it:
+            ids, mask, target = batch[:3]
             idx, scale = dist.local_batch(np.arange(len(ids)))
+            index = batch[3][idx] if len(batch) > 3 else None
             ids, mask, target = ids[idx].to(device), mask[idx].to(device), target[idx].to(device)
             tf, hix, aix = None, {}, {}
             if need_teacher:
                 t0 = time.perf_counter()
                 with autocast(device, cfg.bf16):
-                    tf, hix, aix = teacher_features(teacher, ids, mask, need_teacher)
+                    tf, hix, aix = teacher_features(teacher, ids, mask, need_teacher, index)
                 spent["teacher"] += time.perf_counter() - t0
             for tr in trainees:
                 t0 = time.perf_counter()
@@ -209,7 +222,7 @@ def predict(model: nn.Module, batches: list[Batch], device: str = "cpu", bf16: b
     model.eval()
     dev = next(model.parameters()).device
     out = []
-    for ids, mask, _ in batches:
+    for ids, mask, *_ in batches:
         with autocast(device, bf16):
             out.append(model(ids.to(dev), mask.to(dev)).float().cpu())
     return torch.cat(out)
