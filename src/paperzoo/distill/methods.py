@@ -6,7 +6,7 @@ pairs its terms align (one table, shared by the classification and the language-
 | nokd                | L_hard (fine-tuning on the data alone)                                           |
 | hinton              | L_hard + τ²·KL                                                    (Hinton 2015)  |
 | distilbert          | L_hard + τ²·KL + cosine on the last hidden layer             (Sanh et al. 2019)  |
-| tinybert            | MSE on embeddings + mapped hidden layers + score MSE + KL at τ=1 (Jiao 2020)     |
+| tinybert            | β·MSE on embeddings + mapped hidden + γ·score MSE + KL at τ=1    (Jiao 2020)     |
 | paper               | α·L_hard + β·L_feat + γ·L_att + δ·L_dist                     (arXiv 2412.19449)  |
 | paper_minus_<term>  | the paper's loss with that term's weight set to 0 (ablation)                     |
 """
@@ -63,7 +63,7 @@ def method_weights(method: str, kd: LossConfig) -> LossWeights:
         "nokd": LossWeights(1, 0, 0, 0, kd.tau, **common),
         "hinton": LossWeights(1, 0, 0, 1, kd.tau, **common),
         "distilbert": LossWeights(1, 1, 0, 1, kd.tau, "cosine", **common),
-        "tinybert": LossWeights(0, 1, 1, 1, 1.0, "mse", "score_mse", **common),
+        "tinybert": LossWeights(0, kd.beta, kd.gamma, 1, 1.0, "mse", "score_mse", **common),
         "paper": LossWeights(kd.alpha, kd.beta, kd.gamma, kd.delta, kd.tau, **kinds),
         "paper_minus_feat": LossWeights(kd.alpha, 0, kd.gamma, kd.delta, kd.tau, **kinds),
         "paper_minus_att": LossWeights(kd.alpha, kd.beta, 0, kd.delta, kd.tau, **kinds),
