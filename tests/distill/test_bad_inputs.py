@@ -4,7 +4,6 @@ no results written, and no teacher loaded (the data and the config are checked f
 import pytest
 
 from paperzoo.distill import experiment, experiment_lm
-from tests.core.test_cli import invoke
 
 SST2_HEADER = "sentence\tlabel\n"
 
@@ -43,7 +42,7 @@ DATA_CASES = [  # (experiment, make the input, --set options, what the message s
 
 
 @pytest.mark.parametrize("exp,make,sets,needle", DATA_CASES)
-def test_bad_data_exits_2_before_any_teacher_loads(monkeypatch, capsys, tmp_path, exp, make, sets, needle):
+def test_bad_data_exits_2_before_any_teacher_loads(paperzoo_cli, monkeypatch, tmp_path, exp, make, sets, needle):
     def no_teacher(*_a, **_k):
         raise AssertionError("the teacher was loaded before the data was checked")
 
@@ -53,7 +52,7 @@ def test_bad_data_exits_2_before_any_teacher_loads(monkeypatch, capsys, tmp_path
     args = ["run", exp, "--out", str(tmp_path / "out"), "--set", f"data.path={path}"]
     for s in sets:
         args += ["--set", s]
-    code, text = invoke(monkeypatch, capsys, *args)
+    code, text = paperzoo_cli(*args)
     flat = " ".join(text.split())
     assert code == 2, text
     assert needle in flat and str(path) in flat.replace(" ", "")  # the message names the file or folder
@@ -77,11 +76,11 @@ CONFIG_CASES = [
 
 
 @pytest.mark.parametrize("exp,sets,key,needle", CONFIG_CASES)
-def test_bad_config_exits_2_and_writes_nothing(monkeypatch, capsys, tmp_path, exp, sets, key, needle):
+def test_bad_config_exits_2_and_writes_nothing(paperzoo_cli, tmp_path, exp, sets, key, needle):
     args = ["run", exp, "--out", str(tmp_path / "out")]
     for s in sets(tmp_path):
         args += ["--set", s]
-    code, text = invoke(monkeypatch, capsys, *args)
+    code, text = paperzoo_cli(*args)
     flat = " ".join(text.split())
     assert code == 2, text
     assert key in flat and needle in flat
@@ -89,10 +88,10 @@ def test_bad_config_exits_2_and_writes_nothing(monkeypatch, capsys, tmp_path, ex
     assert not (tmp_path / "out").exists()
 
 
-def test_predict_refuses_what_it_cannot_use(monkeypatch, capsys, tmp_path):
+def test_predict_refuses_what_it_cannot_use(paperzoo_cli, tmp_path):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "metrics.json").write_text('{"experiment": "distill", "pres')
     for args, needle in [((str(tmp_path / "none"), "x"), "no metrics.json"),
                          ((str(tmp_path / "broken"), "x"), "is corrupt")]:
-        code, text = invoke(monkeypatch, capsys, "distill", "predict", *args)
+        code, text = paperzoo_cli("distill", "predict", *args)
         assert code == 2 and needle in " ".join(text.split()) and "Traceback" not in text

@@ -1,12 +1,12 @@
 """Both smoke presets end to end: metric keys, claims, CSV export, students saved for Hugging Face, predict."""
 
 import json
+import re
 
 import pytest
 
 from paperzoo.core.export import export_csv
 from paperzoo.core.runner import run_experiment
-from tests.core.test_cli import invoke
 
 CLS_KEYS = ("acc.teacher", "acc.nokd", "acc.hinton", "acc.distilbert", "acc.tinybert", "acc.paper",
             "acc.paper_minus_feat", "acc.paper_minus_att", "acc.paper_minus_dist", "agreement.paper", "f1.paper",
@@ -45,7 +45,7 @@ def test_smoke_classification_run(cls_run):
     assert {"accuracy.png", "losses.png"} <= {p.name for p in out.iterdir()}
 
 
-def test_smoke_students_load_in_hugging_face_and_predict(cls_run, monkeypatch, capsys):
+def test_smoke_students_load_in_hugging_face_and_predict(cls_run, paperzoo_cli):
     from transformers import AutoModel
 
     out, _ = cls_run
@@ -55,19 +55,19 @@ def test_smoke_students_load_in_hugging_face_and_predict(cls_run, monkeypatch, c
     backbone = AutoModel.from_pretrained(str(folder))  # plain Hugging Face, no paperzoo code
     assert backbone.config.num_hidden_layers == 1 and (folder / "head.safetensors").is_file()
     assert (folder / "projections.safetensors").is_file()
-    code, text = invoke(monkeypatch, capsys, "distill", "predict", str(out), "great tasty coffee", "stale awful",
-                        "--allow-smoke")
+    code, text = paperzoo_cli("distill", "predict", str(out), "great tasty coffee", "stale awful",
+                              "--allow-smoke")
     assert code == 0, text
-    lines = [ln for ln in text.splitlines() if ln.startswith("'")]
-    assert len(lines) == 2 and all(("positive (" in ln) or ("negative (" in ln) for ln in lines)
-    code, text = invoke(monkeypatch, capsys, "distill", "predict", str(out), "great")
+    answers = re.findall(r"'(great tasty coffee|stale awful)' (positive|negative) \(\d\.\d{3}\)", text)
+    assert [a[0] for a in answers] == ["great tasty coffee", "stale awful"], text
+    code, text = paperzoo_cli("distill", "predict", str(out), "great")
     assert code == 2 and "smoke run" in text and "Traceback" not in text
-    code, text = invoke(monkeypatch, capsys, "distill", "predict", str(out), "great", "--method", "hinton",
-                        "--allow-smoke")
+    code, text = paperzoo_cli("distill", "predict", str(out), "great", "--method", "hinton",
+                              "--allow-smoke")
     assert code == 2 and "saved: paper" in text
 
 
-def test_smoke_lm_run(lm_run, monkeypatch, capsys):
+def test_smoke_lm_run(lm_run, paperzoo_cli):
     out, rec = lm_run
     m = rec["metrics"]
     for k in LM_KEYS:
@@ -78,9 +78,13 @@ def test_smoke_lm_run(lm_run, monkeypatch, capsys):
     assert "paired bootstrap" in rec["claims"][0]["evidence"]  # one seed: per-window NLL decides
     names = {p.name for p in export_csv(out)}
     assert {"students.csv", "block_influence.csv", "loss_curves.csv"} <= names
-    code, text = invoke(monkeypatch, capsys, "distill", "predict", str(out), "the coffee", "--tokens", "5",
-                        "--allow-smoke")
-    assert code == 0 and text.count("\t") == 1, text
+    code, text = paperzoo_cli("distill", "predict", str(out), "the coffee", "--tokens", "5",
+                              "--allow-smoke")
+    assert code == 0 and text.startswith("'the coffee'"), text
+    from paperzoo.distill.cli import predict_texts
+
+    (continuation,) = predict_texts(out / "students" / "paper", ["the coffee"], 5)
+    assert isinstance(continuation, str) and text.count("'the coffee'") == 1
 
 
 def test_same_seed_same_metrics(cls_run, tmp_path):

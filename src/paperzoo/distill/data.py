@@ -73,12 +73,13 @@ class Encoded:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def batches(self, batch_size: int, shuffle: bool, seed: int = 0) -> list:
+    def batches(self, batch_size: int, shuffle: bool, seed: int = 0, index: bool = False) -> list:
+        """(input_ids, attention_mask, labels) per batch, plus the examples' indices with `index`."""
         g = torch.Generator().manual_seed(seed)
         out = []
         for idx in length_bucketed_batches([len(s) for s in self.ids], batch_size, shuffle, g):
             ids, mask = collate(self.ids, idx, self.pad)
-            out.append((ids, mask, self.labels[idx]))
+            out.append((ids, mask, self.labels[idx]) + ((torch.tensor(idx),) if index else ()))
         return out
 
 

@@ -59,13 +59,17 @@ def summarise(per_seed: dict[str, list[float]], spread: Sequence[str]) -> dict[s
     return out
 
 
-def near_chance_warnings(acc_by_seed: dict[str, list[float]], n_classes: int, n_test: int) -> list[str]:
-    """One line per model whose accuracy on some seed cannot be told apart from guessing (core.metrics)."""
+def near_chance_warnings(acc_by_seed: dict[str, list[float]], n_classes: int, n_test: int,
+                         majority: float | None = None) -> list[str]:
+    """One line per model whose accuracy on some seed cannot be told apart from guessing (core.metrics) or,
+    given the test set's `majority` class rate, from always predicting that class (95 % Wilson interval)."""
     lines = []
     for name, values in acc_by_seed.items():
-        bad = [i for i, a in enumerate(values) if M.near_chance(a, n_classes, n_test)]
+        bad = [i for i, a in enumerate(values) if M.near_chance(a, n_classes, n_test)
+               or (majority is not None and M.binomial_ci(round(a * n_test), n_test)[0] <= majority)]
         if bad:
+            ref = f"chance {1 / n_classes:.3f}" + (f", majority class {majority:.3f}" if majority is not None else "")
             lines.append(f"{name} ends near chance ({', '.join(f'{values[i]:.3f}' for i in bad)} on "
-                         f"{len(bad)} of {len(values)} seeds, chance {1 / n_classes:.3f}, {n_test} test examples): "
+                         f"{len(bad)} of {len(values)} seeds, {ref}, {n_test} test examples): "
                          "comparisons against it are not informative")
     return lines

@@ -33,7 +33,8 @@ from .models import (
     save_pretrained_student,
 )
 from .teacher import classifier_teacher
-from .train import Teacher, Trainee, fit, latency, predict
+from .teacher_outputs import TeacherOutputs
+from .train import Teacher, Trainee, fit, latency, predict, teacher_layers
 from .train import TrainConfig as BaseTrainConfig
 
 
@@ -91,6 +92,9 @@ class TrainConfig(BaseTrainConfig):
                             doc="students saved (first seed) as Hugging Face folders under students/")
     latency_batch: int = param(32, ge=1, doc="test reviews per latency measurement")
     latency_repeats: int = param(5, ge=1, doc="timed forward passes (the median is reported)")
+    teacher_cache: Literal["none", "float16", "float32"] = param(
+        "float16", doc="teacher outputs computed once per training example and reused by every student, epoch "
+                       "and seed, stored at this precision; none = one live teacher pass per batch")
 
 
 @dataclass
@@ -131,7 +135,8 @@ def run(cfg: DistillConfig, ctx: RunContext) -> Outcome:
     m |= {"teacher_finetune_s": float(tmeta.get("train_s", float("nan")))} | m_eff
     m |= summarise(per_seed, spread=("acc", "f1"))
     accs = {n: per_seed[f"acc.{n}"] for n in cfg.train.methods}
-    for line in near_chance_warnings({"teacher": [m["acc.teacher"]]} | accs, n_classes, len(ts.gold)):
+    majority = float(np.bincount(ts.gold, minlength=n_classes).max() / len(ts.gold))
+    for line in near_chance_warnings({"teacher": [m["acc.teacher"]]} | accs, n_classes, len(ts.gold), majority):
         ctx.warn(line)
     sections = report(ctx, cfg, m, per_seed, curves, tmeta)
     return Outcome(metrics=m, claims=evaluate_claims(m, cfg.claims, accs), sections=sections)
@@ -144,8 +149,12 @@ def students_over_seeds(cfg: DistillConfig, teacher: EncoderClassifier, train: D
     per_seed: dict[str, list[float]] = {}
     curves: dict[str, list[float]] = {}
     m_eff: dict[str, float] = {}
+    outputs = None
     for i, seed in enumerate(cfg.seeds):
-        trainees = train_students(cfg, teacher, train, ts.n_classes, seed, ctx)
+        trainees = build_trainees(cfg, teacher, ts.n_classes, seed, ctx)
+        if outputs is None and cfg.train.teacher_cache != "none":
+            outputs = teacher_outputs(cfg, teacher, train, trainees, ctx)
+        train_students(cfg, teacher, train, trainees, seed, outputs, ctx)
         for tr in trainees:
             scores, _ = classifier_scores(tr.model, ts.batches, ts.gold, ts.teacher_pred, ts.n_classes, ctx.device,
                                           cfg.train.bf16)
@@ -196,9 +205,9 @@ def build_student(cfg: DistillConfig, teacher: EncoderClassifier, n_classes: int
     return EncoderClassifier(bb, n_classes, dropout=s.dropout)
 
 
-def train_students(cfg: DistillConfig, teacher: EncoderClassifier, train: D.Encoded, n_classes: int, seed: int,
-                   ctx: RunContext) -> list[Trainee]:
-    """Every method's student for one seed, trained in lockstep on the same batches."""
+def build_trainees(cfg: DistillConfig, teacher: EncoderClassifier, n_classes: int, seed: int, ctx: RunContext
+                   ) -> list[Trainee]:
+    """Every method's student for one seed, all from the same initial weights."""
     tcfg = teacher.backbone.config
     n_s, n_t = cfg.student.layers, tcfg.num_hidden_layers
     blocks = layer_map(cfg.kd.layer_map, n_s, n_t, cfg.kd.explicit_layers or None)
@@ -212,12 +221,32 @@ def train_students(cfg: DistillConfig, teacher: EncoderClassifier, train: D.Enco
                            ) if w.feat > 0 else None
         trainees.append(Trainee(meth, student, student.backbone, w, hp, ap, proj, cfg.student.heads,
                                 lr=cfg.train.lr))
+    return trainees
+
+
+def teacher_outputs(cfg: DistillConfig, teacher: EncoderClassifier, train: D.Encoded, trainees: list[Trainee],
+                    ctx: RunContext) -> TeacherOutputs:
+    """One teacher pass over the training set storing what the students' losses align (reused by all seeds)."""
+    t0 = time.process_time()
+    hid, att = teacher_layers([tr for tr in trainees if tr.needs_teacher()])
+    out = TeacherOutputs(Teacher(teacher, teacher.backbone, teacher.backbone.config.num_attention_heads),
+                         train.ids, train.pad, hid, att, any(tr.weights.att_kind == "relation" for tr in trainees),
+                         getattr(torch, cfg.train.teacher_cache), cfg.train.batch_size, ctx.device)
+    ctx.log(f"teacher outputs of {len(train)} training examples stored ({out.nbytes() / 2**20:.0f} MiB "
+            f"{cfg.train.teacher_cache}; hidden layers {hid}, blocks {att}) in {time.process_time() - t0:.0f} CPU s")
+    return out
+
+
+def train_students(cfg: DistillConfig, teacher: EncoderClassifier, train: D.Encoded, trainees: list[Trainee],
+                   seed: int, outputs: TeacherOutputs | None, ctx: RunContext) -> None:
+    """Train one seed's students in lockstep on the same batches (teacher outputs looked up when stored)."""
     ctx.log(f"seed {seed}: training {len(trainees)} students in lockstep: {', '.join(t.name for t in trainees)}")
     torch.manual_seed(seed)
-    fit(trainees, lambda e: train.batches(cfg.train.batch_size, True, seed * 1000 + e), cfg.train,
-        Teacher(teacher, teacher.backbone, tcfg.num_attention_heads), dist=ctx.dist, device=ctx.device,
-        two_stage=cfg.kd.two_stage, tau_final=cfg.kd.tau_final, progress=ctx.progress, log=ctx.log)
-    return trainees
+    with_index = outputs is not None
+    fit(trainees, lambda e: train.batches(cfg.train.batch_size, True, seed * 1000 + e, index=with_index),
+        cfg.train, Teacher(teacher, teacher.backbone, teacher.backbone.config.num_attention_heads, outputs=outputs),
+        dist=ctx.dist, device=ctx.device, two_stage=cfg.kd.two_stage, tau_final=cfg.kd.tau_final,
+        progress=ctx.progress, log=ctx.log)
 
 
 def save_students(cfg: DistillConfig, trainees: list[Trainee], tok, labels: list[str], ctx: RunContext) -> None:
@@ -282,7 +311,8 @@ register(Experiment(
                   "student.hidden": 24, "student.heads": 4, "student.intermediate": 48, "student.init": "random",
                   "student.dropout": 0.0, "kd.rel_heads": 4, "train.epochs": 3, "train.batch_size": 16,
                   "train.latency_repeats": 2, "train.latency_batch": 8, "seeds": [0, 1], "threads": 1},
-        "quick": {},
+        "quick": {"data.max_len": 32, "student.hidden": 96, "student.intermediate": 384, "kd.beta": 0.1,
+                  "kd.gamma": 0.1, "threads": 1},
         "full": {"data.max_len": 128, "teacher.epochs": 3, "teacher.lr": 5e-5, "train.epochs": 10,
                  "student.layers": 4, "student.hidden": 312, "student.intermediate": 1200, "train.bf16": True,
                  "seeds": [0, 1, 2, 3, 4]},
