@@ -121,12 +121,16 @@ def soft_kl(z_student: torch.Tensor, z_teacher: torch.Tensor, tau: float,
             mask: torch.Tensor | None = None) -> torch.Tensor:
     """τ²·KL(softmax(z_T/τ) ‖ softmax(z_S/τ)), mean per example ((B, C) logits) or per valid token
     ((B, L, V) logits with a (B, L) mask)."""
-    lt = torch.log_softmax(z_teacher.float() / tau, -1)
+    with torch.set_grad_enabled(z_teacher.requires_grad and torch.is_grad_enabled()):  # usually a constant
+        lt = torch.log_softmax(z_teacher.float() / tau, -1)
+        pt = lt.exp()
+        # tokens the teacher rules out (logit −inf, e.g. a masked vocabulary) contribute 0·log 0 = 0, not NaN
+        keep = pt > 0
+        every = bool(keep.all())  # the common case skips the masking passes over the (LM-sized) vocabulary
+        if not every:
+            lt = torch.where(keep, lt, 0.0)
     ls = torch.log_softmax(z_student.float() / tau, -1)
-    pt = lt.exp()
-    # tokens the teacher rules out (logit −inf, e.g. a masked vocabulary) contribute 0·log 0 = 0, not NaN
-    keep = pt > 0
-    kl = (pt * (torch.where(keep, lt, 0.0) - torch.where(keep, ls, 0.0))).sum(-1)
+    kl = (pt * (lt - (ls if every else torch.where(keep, ls, 0.0)))).sum(-1)
     if mask is None:
         return tau**2 * kl.mean()
     m = _valid(mask).to(kl.dtype)
