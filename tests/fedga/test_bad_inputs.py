@@ -116,12 +116,12 @@ DATA_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(DATA_CASES))
-def test_bad_data_files_exit_2_naming_the_file(invoke, tmp_path, case):
+def test_bad_data_files_exit_2_naming_the_file(paperzoo_cli, tmp_path, case):
     dataset, make, needle = DATA_CASES[case]
     path = make(tmp_path)
     out = tmp_path / "run"
-    code, text = invoke("run", "fedga", *SMOKE, "--set", f"data.dataset={dataset}",
-                        "--set", f"data.path={path}", "--out", str(out))
+    code, text = paperzoo_cli("run", "fedga", *SMOKE, "--set", f"data.dataset={dataset}",
+                              "--set", f"data.path={path}", "--out", str(out))
     assert code == 2, text
     assert needle in text and "Traceback" not in text
     assert str(path.name) in text or str(path) in text
@@ -144,7 +144,7 @@ CONFIG_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CONFIG_CASES))
-def test_bad_config_values_exit_2_before_any_data_is_loaded(invoke, monkeypatch, tmp_path, case):
+def test_bad_config_values_exit_2_before_any_data_is_loaded(paperzoo_cli, monkeypatch, tmp_path, case):
     import paperzoo.fedga.federation as federation
 
     def never(*args, **kwargs):
@@ -153,20 +153,21 @@ def test_bad_config_values_exit_2_before_any_data_is_loaded(invoke, monkeypatch,
     monkeypatch.setattr(federation, "load_dataset", never)
     sets, needle = CONFIG_CASES[case]
     out = tmp_path / "run"
-    code, text = invoke("run", "fedga", "--preset", "smoke",
-                        *[a for s in sets for a in ("--set", s)], "--out", str(out))
+    code, text = paperzoo_cli("run", "fedga", "--preset", "smoke",
+                              *[a for s in sets for a in ("--set", s)], "--out", str(out))
     assert code == 2, text
     assert needle in text and "Traceback" not in text
     assert not out.exists()
 
 
-def test_a_small_dataset_that_leaves_clients_without_data_trains(invoke, tmp_path):
+def test_a_small_dataset_that_leaves_clients_without_data_trains(paperzoo_cli, tmp_path):
     """30 training samples for 20 clients: several get none; they sit their rounds out, the run finishes."""
     path = _gz_pickle(tmp_path / "tiny.pkl.gz", _mnist(n=(20, 10, 30)))
     out = tmp_path / "run"
-    code, text = invoke("run", "fedga", "--preset", "smoke", "--set", "data.dataset=mnist",
-                        "--set", f"data.path={path}", "--set", "fed.n_clients=20", "--set", "fed.clients_per_round=8",
-                        "--set", "sweep.alphas=[0.1]", "--set", "seeds=[0]", "--out", str(out))
+    code, text = paperzoo_cli("run", "fedga", "--preset", "smoke", "--set", "data.dataset=mnist",
+                              "--set", f"data.path={path}", "--set", "fed.n_clients=20",
+                              "--set", "fed.clients_per_round=8", "--set", "sweep.alphas=[0.1]", "--set", "seeds=[0]",
+                              "--out", str(out))
     assert code == 0, text
     import json
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 
-def test_serve_matches_the_inprocess_engine_and_stops_every_process(invoke, monkeypatch, tmp_path):
+def test_serve_matches_the_inprocess_engine_and_stops_every_process(paperzoo_cli, monkeypatch, tmp_path):
     pytest.importorskip("flwr", reason="flwr (extra 'fl') is not installed")
     pytest.importorskip("psutil")
     from paperzoo.fedga import deploy
@@ -21,9 +21,9 @@ def test_serve_matches_the_inprocess_engine_and_stops_every_process(invoke, monk
 
     monkeypatch.setattr(deploy, "LocalDeployment", Recorded)
     # FedRL: the ServerApp computes class weights every round and ships them to the nodes inside the messages
-    code, text = invoke("fedga", "serve", "--nodes", "2", "--preset", "smoke", "--set",
-                         "fed.n_clients=4", "--set", "fed.clients_per_round=2", "--algo", "fedrl", "--alpha", "0.5",
-                         "--rounds", "2", "--out", str(tmp_path / "dep"))
+    code, text = paperzoo_cli("fedga", "serve", "--nodes", "2", "--preset", "smoke", "--set",
+                              "fed.n_clients=4", "--set", "fed.clients_per_round=2", "--algo", "fedrl",
+                              "--alpha", "0.5", "--rounds", "2", "--out", str(tmp_path / "dep"))
     (dep,) = seen
     leftover = deploy.live(dep.started.values())
     assert not leftover, f"processes left running: {[dep.names[p.pid] for p in leftover]}"
@@ -37,9 +37,9 @@ def test_serve_matches_the_inprocess_engine_and_stops_every_process(invoke, monk
     assert [h["round"] for h in history] == [1, 2]
 
 
-def test_app_writes_a_flower_app_and_job_for_several_machines(invoke, tmp_path):
-    code, text = invoke("fedga", "app", str(tmp_path / "app"), "--preset", "smoke",
-                         "--algo", "fedavg", "--rounds", "3")
+def test_app_writes_a_flower_app_and_job_for_several_machines(paperzoo_cli, tmp_path):
+    code, text = paperzoo_cli("fedga", "app", str(tmp_path / "app"), "--preset", "smoke",
+                              "--algo", "fedavg", "--rounds", "3")
     assert code == 0, text
     assert "flower-superlink" in text and "node-index=i num-nodes=M" in text and "flwr run" in text
     toml = (tmp_path / "app" / "pyproject.toml").read_text()
@@ -54,7 +54,7 @@ def test_app_writes_a_flower_app_and_job_for_several_machines(invoke, tmp_path):
     (("--rounds", "0"), "--rounds must be >= 1"),
     (("--set", "fed.rounds=0"), "'fed.rounds' = 0 must be >= 1"),
 ])
-def test_bad_options_exit_2(invoke, tmp_path, args, needle):
-    code, text = invoke("fedga", "app", str(tmp_path / "app"), *args)
+def test_bad_options_exit_2(paperzoo_cli, tmp_path, args, needle):
+    code, text = paperzoo_cli("fedga", "app", str(tmp_path / "app"), *args)
     assert code == 2 and needle in text and "Traceback" not in text
     assert not (tmp_path / "app").exists()
