@@ -15,8 +15,6 @@ from paperzoo.core.errors import UserError
 from paperzoo.core.export import export_csv
 from paperzoo.core.runner import check_out_dir, run_experiment
 
-from .test_cli import invoke
-
 
 def test_overrides_and_command_are_recorded_and_labelled(toy_registry, tmp_path):
     record = run_experiment("multitask.toy", preset="quick", out=tmp_path / "r", overrides={"train.steps": "4"},
@@ -132,9 +130,9 @@ def two_toys(toy_registry, monkeypatch):
     return toy_registry
 
 
-def test_ctrl_c_prints_one_line_with_the_resume_command(two_toys, monkeypatch, capsys, tmp_path):
-    code, text = invoke(monkeypatch, capsys, "run", "multitask.toy", "--preset", "smoke", "--set", "interrupt=true",
-                        "--out", str(tmp_path / "r"))
+def test_ctrl_c_prints_one_line_with_the_resume_command(two_toys, tmp_path, paperzoo_cli):
+    code, text = paperzoo_cli("run", "multitask.toy", "--preset", "smoke", "--set", "interrupt=true",
+                              "--out", str(tmp_path / "r"))
     assert code == 130 and "Traceback" not in text
     line = " ".join(text.split())
     assert "interrupted: see" in line and "FAILED" in line and f"--resume {tmp_path / 'r'}" in line
@@ -160,8 +158,8 @@ BAD_CLI = [
 
 
 @pytest.mark.parametrize("args,needle", BAD_CLI)
-def test_bad_input_exits_2_with_a_message_and_writes_nothing(two_toys, monkeypatch, capsys, tmp_path, args,
-                                                             needle):
+def test_bad_input_exits_2_with_a_message_and_writes_nothing(two_toys, monkeypatch, tmp_path, args, needle,
+                                                             paperzoo_cli):
     (tmp_path / "BINARY").write_bytes(b"\x00\xff\xfe\x01 not yaml")
     (tmp_path / "BADYAML").write_text("train: [1, 2\n")
     (tmp_path / "AFILE").write_text("x")
@@ -171,15 +169,15 @@ def test_bad_input_exits_2_with_a_message_and_writes_nothing(two_toys, monkeypat
     extra = ["--out", str(tmp_path / "o")] if args[0] == "run" and "--out" not in args else []
     before = sorted(p.name for p in tmp_path.iterdir())
     monkeypatch.chdir(tmp_path)
-    code, text = invoke(monkeypatch, capsys, *args, *extra)
+    code, text = paperzoo_cli(*args, *extra)
     assert code == 2, text
     assert needle in " ".join(text.split())
     assert "Traceback" not in text
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no run folder, no REPORT.md
 
 
-def test_config_lists_keys_with_docs_and_preset_values(two_toys, monkeypatch, capsys):
-    code, text = invoke(monkeypatch, capsys, "config", "multitask.toy", "--preset", "smoke")
+def test_config_lists_keys_with_docs_and_preset_values(two_toys, paperzoo_cli):
+    code, text = paperzoo_cli("config", "multitask.toy", "--preset", "smoke", raw=True)
     assert code == 0
     line = next(ln for ln in text.splitlines() if "train.steps" in ln)
     assert "3 -> 2" in line
@@ -205,11 +203,10 @@ def test_metrics_json_of_a_run_is_plain_json(toy_registry, tmp_path):
     assert record["claims"][0]["verdict"] == "holds" and record["threads"] >= 1 and record["world_size"] == 1
 
 
-def test_reproduce_names_each_report_in_the_log_and_links_only_existing_files(two_toys, monkeypatch, capsys,
-                                                                               tmp_path):
+def test_reproduce_names_each_report_in_the_log_and_links_only_existing_files(two_toys, tmp_path, paperzoo_cli):
     report = tmp_path / "REPORT.md"
-    code, _ = invoke(monkeypatch, capsys, "reproduce", "--preset", "smoke", "--systems", "multitask,wsss",
-                     "--out", str(tmp_path / "all"), "--report", str(report))
+    code, _ = paperzoo_cli("reproduce", "--preset", "smoke", "--systems", "multitask,wsss",
+                           "--out", str(tmp_path / "all"), "--report", str(report))
     assert code == 0
     for name in ("multitask.toy", "wsss.toy"):
         log = (tmp_path / "all" / name / "run.log").read_text()
