@@ -59,6 +59,8 @@ def test_near_chance():
     assert M.near_chance(0.095, 11, 1000)  # 1/11 = 0.0909
     assert not M.near_chance(0.30, 11, 1000)
     assert M.near_chance(0.02, 11, 1000)  # below chance counts too
+    assert not M.near_chance(0.66, 2, 1000) and M.near_chance(0.66, 2, 1000, baseline=0.658)  # majority class
+    assert M.near_chance(0.095, 11, 1000, baseline=0.05)  # a baseline below 1/n_classes does not lower it
 
 
 def test_claim_verdicts_are_consistent():

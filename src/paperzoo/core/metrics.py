@@ -171,11 +171,13 @@ def paired_bootstrap(score_a: Sequence[float], score_b: Sequence[float], level: 
     return float(d.mean()), float(lo), float(hi)
 
 
-def near_chance(acc: float, n_classes: int, n_examples: int, level: float = 0.95) -> bool:
-    """True when accuracy is not distinguishable from guessing (1/n_classes) on n_examples, or below it."""
+def near_chance(acc: float, n_classes: int, n_examples: int, level: float = 0.95,
+                baseline: float | None = None) -> bool:
+    """True when accuracy is not distinguishable from guessing (1/n_classes) on n_examples, or below it; with
+    `baseline` (e.g. the majority-class rate of the test set), from the larger of that rate and 1/n_classes."""
     if n_classes < 2 or n_examples < 1 or not math.isfinite(acc):
         return False
-    chance = 1.0 / n_classes
+    chance = max(1.0 / n_classes, baseline or 0.0)
     lo, _ = binomial_ci(round(acc * n_examples), n_examples, level)
     return lo <= chance
 

@@ -65,8 +65,7 @@ def near_chance_warnings(acc_by_seed: dict[str, list[float]], n_classes: int, n_
     given the test set's `majority` class rate, from always predicting that class (95 % Wilson interval)."""
     lines = []
     for name, values in acc_by_seed.items():
-        bad = [i for i, a in enumerate(values) if M.near_chance(a, n_classes, n_test)
-               or (majority is not None and M.binomial_ci(round(a * n_test), n_test)[0] <= majority)]
+        bad = [i for i, a in enumerate(values) if M.near_chance(a, n_classes, n_test, baseline=majority)]
         if bad:
             ref = f"chance {1 / n_classes:.3f}" + (f", majority class {majority:.3f}" if majority is not None else "")
             lines.append(f"{name} ends near chance ({', '.join(f'{values[i]:.3f}' for i in bad)} on "
