@@ -101,6 +101,20 @@ def test_smoke_run_end_to_end(smoke):
     assert header == "snr_db,pe,nope,cnn,pe_capture"
 
 
+def test_frame_len_curve_can_retrain_an_lstm_per_length(smoke, tmp_path):
+    """retrain: a fresh LSTM per curve length (logged); the trained length keeps the main model's score."""
+    _, rescored = smoke
+    out = tmp_path / "retrain"
+    rec = run_experiment("amr", preset="smoke", out=out, seed=0, quiet=True,
+                         overrides={"data.frame_len_curve": "retrain"})
+    log = (out / "run.log").read_text()
+    assert "pe at 64 samples epoch 2/2" in log and "nope at 64 samples epoch 2/2" in log
+    assert "at 128 samples" not in log  # the main models are trained at 128
+    for name in ("pe", "nope"):
+        assert rec["metrics"][f"acc_frame_len.128.{name}"] == rescored["metrics"][f"acc_frame_len.128.{name}"]
+        assert 0 <= rec["metrics"][f"acc_frame_len.64.{name}"] <= 1
+
+
 def test_two_processes_match_one(smoke, tmp_path):
     """Data-parallel training under torchrun (gloo): the same metrics as one process, up to float summation order."""
     _, one = smoke

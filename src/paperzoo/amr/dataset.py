@@ -189,6 +189,9 @@ class DataConfig:
     real_sps: int = param(8, ge=1, doc="real data: samples per symbol of the frames (RadioML 2016: 8)")
     frame_len: int = param(512, ge=16, doc="samples per classified frame (synthetic; RadioML keeps its own)")
     frame_lens: list[int] = param([128, 256, 512, 1024], ge=16, doc="frame lengths of the accuracy-vs-length curve")
+    frame_len_curve: Literal["rescore", "retrain"] = param(
+        "rescore", doc="accuracy-vs-length curve: the models trained at frame_len scored at each length, or both "
+        "LSTMs trained afresh at each length (~sum(frame_lens) / frame_len times more LSTM training)")
     margin: int = param(32, ge=0, doc="samples kept clear of each end of a converted capture (FFT wrap-around)")
     train_per_cell: int = param(36, ge=1, doc="training captures per (class, SNR)")
     train_snr_min: float = param(4.0, ge=-20, le=18, doc="lowest training SNR (dB); the highest is 18")

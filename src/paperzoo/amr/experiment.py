@@ -14,7 +14,7 @@ import numpy as np
 from paperzoo.amr import evaluate as E
 from paperzoo.amr import figures
 from paperzoo.amr.claims import ClaimsConfig, evaluate_claims
-from paperzoo.amr.dataset import DataConfig, Dataset, frame_samples, real_dataset, synthetic_dataset
+from paperzoo.amr.dataset import DataConfig, Dataset, Frames, frame_samples, real_dataset, synthetic_dataset
 from paperzoo.amr.model import IQCNN, AmpPhaseLSTM, CNNConfig, LSTMConfig, save_lstm
 from paperzoo.amr.train import History, TrainConfig, train_classifier
 from paperzoo.core import Experiment, Outcome, RunContext, param, register
@@ -123,14 +123,31 @@ def accuracy_metrics(scores: dict[str, E.Scores], data: Dataset, ctx: RunContext
 
 
 def frame_len_curve(models: dict, data: Dataset, cfg: AMRConfig, ctx: RunContext, m: dict) -> dict:
-    """Accuracy at SNR >= 10 dB of the LSTMs on test frames of each length (blind RF only)."""
+    """Accuracy at SNR >= 10 dB of the LSTMs on one centre test frame of each length (blind RF only): the
+    models trained at data.frame_len, or (data.frame_len_curve=retrain) an LSTM trained at each length with the
+    same settings, on frames of that length cut from the same captures."""
     if not data.blind:
         return {}
-    curves = {name: E.accuracy_vs_frame_len(models[name], data.test[name], data.test_snr, cfg.data.frame_lens,
-                                            device=ctx.device) for name in ("pe", "nope")}
+    curves: dict[str, dict[int, float]] = {"pe": {}, "nope": {}}
     for name, curve in curves.items():
+        for length in cfg.data.frame_lens:
+            model = models[name]
+            if cfg.data.frame_len_curve == "retrain" and length != data.train[name].frame_len:
+                model = lstm_at_length(name, length, data, cfg, ctx)
+            curve |= E.accuracy_vs_frame_len(model, data.test[name], data.test_snr, [length], device=ctx.device)
         m.update({f"acc_frame_len.{n}.{name}": v for n, v in curve.items()})
     return curves
+
+
+def lstm_at_length(name: str, length: int, data: Dataset, cfg: AMRConfig, ctx: RunContext) -> AmpPhaseLSTM:
+    """A fresh LSTM trained like the main one, on random frames of `length` samples of the same captures."""
+    train = data.train[name]
+    model = AmpPhaseLSTM(cfg.lstm, len(data.classes), data.sps)
+    train_classifier(model, Frames(train.signals, train.labels, length, train.margin), cfg.train, dist=ctx.dist,
+                     rng=np.random.default_rng([ctx.seed, length, name == "nope"]), progress=ctx.progress,
+                     log=ctx.log, device=ctx.device, offsets=None if name == "nope" else data.offsets,
+                     name=f"{name} at {length} samples")
+    return model
 
 
 def model_meta(cfg: AMRConfig, ctx: RunContext, data: Dataset) -> dict:
@@ -199,7 +216,7 @@ def draw_figures(ctx: RunContext, scores: dict, data: Dataset, lengths: dict, er
         figures.estimator_errors(ctx, {k: [(s, q25, q50, q75) for s, q25, q50, q75, _ in E.error_quantiles(errors, k)]
                                        for k in ("fc_err", "bw_err", "rs_err")})
     if lengths:
-        figures.accuracy_vs_frame_len(ctx, lengths)
+        figures.accuracy_vs_frame_len(ctx, lengths, cfg.data.frame_len_curve == "retrain")
     figures.training_loss(ctx, {k: h.epoch_loss for k, h in histories.items()})
 
 

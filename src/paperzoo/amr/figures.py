@@ -44,9 +44,10 @@ def estimator_errors(ctx: RunContext, rows: dict[str, list[tuple[float, float, f
             legend(ax)
 
 
-def accuracy_vs_frame_len(ctx: RunContext, acc: dict[str, dict[int, float]]) -> None:
+def accuracy_vs_frame_len(ctx: RunContext, acc: dict[str, dict[int, float]], retrained: bool) -> None:
+    how = "an LSTM trained at each length" if retrained else "the same trained models"
     with ctx.figure("accuracy_vs_frame_len", "Accuracy at SNR >= 10 dB vs frame length, with and without "
-                    "parameter estimation (the same trained models)") as (_fig, ax):
+                    f"parameter estimation ({how})") as (_fig, ax):
         lengths = sorted({n for curve in acc.values() for n in curve})
         curves(ax, lengths, {LABELS.get(k, k): [v.get(n, np.nan) for n in lengths] for k, v in acc.items()},
                title="Accuracy vs frame length (SNR >= 10 dB)", xlabel="frame length (samples)",
