@@ -207,3 +207,27 @@ def test_raw_complex64(tmp_path):
     path.write_bytes(b"\0" * 10)
     with pytest.raises(DataError, match="not a multiple of the 4-byte"):
         load_raw_complex64(path, 1e6)
+
+
+def test_radioml_like_script_writes_a_file_the_rml2016_reader_accepts(tmp_path):
+    """scripts/amr_radioml_like.py: RadioML 2016.10a keys and layout, and RadioML's per-sample SNR convention
+    (noise power per sample = signal power per sample / 10^(key / 10))."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "amr_radioml_like.py"
+    out = tmp_path / "rml_like.pkl"
+    done = subprocess.run([sys.executable, str(script), str(out), "--per-cell", "3"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    fs = load_rml2016(out)
+    assert len(fs.classes) == 11 and fs.x.shape == (11 * 20 * 3, 128)
+    assert sorted(set(fs.snr.tolist())) == list(range(-20, 20, 2))
+    power = {snr: float(np.mean(np.abs(fs.x[fs.snr == snr]) ** 2)) for snr in (-20, -10)}
+    assert power[-20] == pytest.approx(1 + 100, rel=0.1)  # unit signal + noise 10^(-key/10) per sample;
+    assert power[-10] == pytest.approx(1 + 10, rel=0.1)  # in-band SNR would give 1 + 8 * 10^(-key/10)
+    again = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True)
+    assert again.returncode == 2 and "exists" in again.stderr
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "x.pkl"), "--per-cell", "0"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--per-cell" in bad.stderr and not (tmp_path / "x.pkl").exists()
