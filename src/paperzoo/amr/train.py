@@ -26,7 +26,7 @@ from paperzoo.core.schedules import warmup_decay
 class TrainConfig:
     """Optimiser settings of a classifier (Adam, warm-up then cosine-decayed learning rate)."""
 
-    epochs: int = param(30, ge=1, doc="passes over the training captures (a new random frame of each every pass)")
+    epochs: int = param(60, ge=1, doc="passes over the training captures (a new random frame of each every pass)")
     batch_size: int = param(64, ge=1, doc="frames per optimiser step (global, over all processes)")
     lr: float = param(1e-2, gt=0, doc="Adam peak learning rate")
     warmup: float = param(0.05, ge=0, lt=1, doc="fraction of the optimiser steps that warm the learning rate up")
