@@ -199,3 +199,44 @@ def test_soft_kl_finite_with_masked_teacher_vocabulary_matches_scipy():
     lm = soft_kl(zs3[None], zt[None], tau, torch.ones(1, 3))
     assert torch.isfinite(lm) and lm.item() == pytest.approx(
         tau**2 * rel_entr(pt, torch.softmax(zs3 / tau, -1).double().numpy()).sum(-1).mean(), rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["kl", "score_mse"])
+def test_content_attention_equals_the_loss_on_the_sequence_without_special_tokens(kind):
+    """kd.att_tokens=content (issue 19): L_att over content tokens equals L_att computed on the examples with the
+    special tokens cut out (and their rows/columns have no influence on it)."""
+    from paperzoo.distill.losses import attention_term
+
+    torch.manual_seed(0)
+    B, L, H, d = 2, 6, 2, 8
+    q_s, k_s, q_t, k_t = (torch.randn(B, L, H * d) for _ in range(4))
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]])
+    content = torch.tensor([[0, 1, 1, 1, 0, 0], [0, 1, 1, 1, 1, 0]])  # [CLS] ... [SEP] (pad)
+    w = LossWeights(hard=0, feat=0, att=1, dist=0, att_kind=kind, att_tokens="content")
+
+    def feats(q, k, m, am=None):
+        return Features(logits=torch.zeros(q.shape[0], 2), mask=m, qkv=[(q, k, None)], n_heads=H, att_mask=am)
+
+    full = attention_term(w, feats(q_s, k_s, mask, content.bool()), feats(q_t, k_t, mask))
+    per_example = []
+    for b in range(B):  # the same loss on the content tokens alone, one example at a time
+        keep = content[b].bool()
+        sub = [x[b : b + 1, keep] for x in (q_s, k_s, q_t, k_t)]
+        m = torch.ones(1, int(keep.sum()), dtype=torch.long)
+        per_example.append((attention_term(w, feats(sub[0], sub[1], m), feats(sub[2], sub[3], m)), int(keep.sum())))
+    if kind == "kl":  # mean over heads and valid query rows
+        expected = sum(v * n for v, n in per_example) / sum(n for _, n in per_example)
+    else:  # mean over heads and valid (query, key) pairs
+        expected = sum(v * n * n for v, n in per_example) / sum(n * n for _, n in per_example)
+    assert full.item() == pytest.approx(expected.item(), rel=1e-5)
+    # what the student does on the special tokens does not matter
+    q2, k2 = q_s.clone(), k_s.clone()
+    q2[:, 0] += 50.0
+    k2[:, 0] -= 50.0
+    moved = attention_term(w, feats(q2, k2, mask, content.bool()), feats(q_t, k_t, mask))
+    assert moved.item() == pytest.approx(full.item(), rel=1e-6)
+    every = attention_term(LossWeights(hard=0, feat=0, att=1, dist=0, att_kind=kind, att_tokens="all"),
+                           feats(q2, k2, mask), feats(q_t, k_t, mask))
+    assert abs(every.item() - full.item()) > 1e-3  # over every token the special ones do count
+    with pytest.raises(ValueError, match="att_tokens"):
+        LossWeights(att_tokens="some")

@@ -151,7 +151,7 @@ def students_over_seeds(cfg: DistillConfig, teacher: EncoderClassifier, train: D
     m_eff: dict[str, float] = {}
     outputs = None
     for i, seed in enumerate(cfg.seeds):
-        trainees = build_trainees(cfg, teacher, ts.n_classes, seed, ctx)
+        trainees = build_trainees(cfg, teacher, ts.n_classes, seed, ctx, tuple(tok.all_special_ids))
         if outputs is None and cfg.train.teacher_cache != "none":
             outputs = teacher_outputs(cfg, teacher, train, trainees, ctx)
         train_students(cfg, teacher, train, trainees, seed, outputs, ctx)
@@ -205,9 +205,10 @@ def build_student(cfg: DistillConfig, teacher: EncoderClassifier, n_classes: int
     return EncoderClassifier(bb, n_classes, dropout=s.dropout)
 
 
-def build_trainees(cfg: DistillConfig, teacher: EncoderClassifier, n_classes: int, seed: int, ctx: RunContext
-                   ) -> list[Trainee]:
-    """Every method's student for one seed, all from the same initial weights."""
+def build_trainees(cfg: DistillConfig, teacher: EncoderClassifier, n_classes: int, seed: int, ctx: RunContext,
+                   special_ids: tuple[int, ...] = ()) -> list[Trainee]:
+    """Every method's student for one seed, all from the same initial weights (`special_ids`: the tokenizer's
+    special tokens, which kd.att_tokens=content leaves out of the attention loss)."""
     tcfg = teacher.backbone.config
     n_s, n_t = cfg.student.layers, tcfg.num_hidden_layers
     blocks = layer_map(cfg.kd.layer_map, n_s, n_t, cfg.kd.explicit_layers or None)
@@ -220,7 +221,7 @@ def build_trainees(cfg: DistillConfig, teacher: EncoderClassifier, n_classes: in
         proj = Projections(cfg.student.hidden, tcfg.hidden_size, len(hp), cfg.kd.shared_projection
                            ) if w.feat > 0 else None
         trainees.append(Trainee(meth, student, student.backbone, w, hp, ap, proj, cfg.student.heads,
-                                lr=cfg.train.lr))
+                                lr=cfg.train.lr, special_ids=special_ids))
     return trainees
 
 

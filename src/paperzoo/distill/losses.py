@@ -8,6 +8,12 @@
            KL        : Σ mean_(heads, valid q) KL(softmax A_T ‖ softmax A_S)
            relation  : Σ_{X∈Q,K,V} mean_(rel. heads, valid q) KL(softmax(X_T X_Tᵀ/√d_r) ‖ softmax(X_S X_Sᵀ/√d_r))
                        (MiniLMv2; head counts may differ)
+           over the (query, key) pairs of content tokens: with att_tokens=content (the default) the tokenizer's
+           special tokens ([CLS], [SEP]) are left out as queries and keys and each map is renormalised over the
+           remaining keys, i.e. L_att equals the loss on the examples with those tokens cut out; att_tokens=all
+           aligns every valid token (TinyBERT's form). Why (issue 19): all-MiniLM-L6-v2 puts ~half of its block-2
+           attention on [CLS], and aligning that sink steered the student's q/k (where the task loss has ~10x
+           smaller gradients, and Adam normalises per coordinate) away from mixing the sentence.
 - L_dist = τ²·mean KL(softmax(z_T/τ) ‖ softmax(z_S/τ))            per example, or per valid token for LMs
            (terms with p_T = 0, e.g. teacher logits of −inf, count 0: KL stays finite)
 
@@ -170,6 +176,7 @@ class Features:
     attn_probs: list[torch.Tensor] = field(default_factory=list)
     n_heads: int = 1
     causal: bool = False
+    att_mask: torch.Tensor | None = None  # tokens L_att aligns (kd.att_tokens=content: no special tokens); None = mask
 
 
 @dataclass
@@ -185,6 +192,7 @@ class LossWeights:
     att_kind: Literal["score_mse", "kl", "relation"] = "kl"
     rel_heads: int = 12
     hard_kind: Literal["ce", "mse"] = "ce"
+    att_tokens: Literal["all", "content"] = "content"  # with Trainee.special_ids; see attention_term
 
     def __post_init__(self):
         for k in ("hard", "feat", "att", "dist"):
@@ -196,6 +204,8 @@ class LossWeights:
             raise ValueError(f"feat_kind must be mse or cosine, got {self.feat_kind!r}")
         if self.att_kind not in ("score_mse", "kl", "relation"):
             raise ValueError(f"att_kind must be score_mse, kl or relation, got {self.att_kind!r}")
+        if self.att_tokens not in ("all", "content"):
+            raise ValueError(f"att_tokens must be all or content, got {self.att_tokens!r}")
 
 
 def joint_loss(w: LossWeights, s: Features, t: Features, proj: Projections | None,
@@ -225,24 +235,29 @@ def joint_loss(w: LossWeights, s: Features, t: Features, proj: Projections | Non
 
 
 def attention_term(w: LossWeights, s: Features, t: Features) -> torch.Tensor:
-    """Sum over mapped layers of the chosen attention-alignment loss."""
+    """Sum over mapped layers of the chosen attention-alignment loss, over the (query, key) pairs of
+    ``s.att_mask`` (content tokens only with att_tokens=content; default: every valid token)."""
+    mask = s.mask if s.att_mask is None else s.att_mask
     a = 0.0
     if w.att_kind == "relation":
         if not s.qkv or len(s.qkv) != len(t.qkv):
             raise ValueError("relation loss needs captured q/k/v for the mapped layers")
         for qs, qt in zip(s.qkv, t.qkv, strict=True):
             for xs, xt in zip(qs, qt, strict=True):
-                a = a + relation_kl(xs.float(), xt.float(), w.rel_heads, s.mask, s.causal) / 3
+                a = a + relation_kl(xs.float(), xt.float(), w.rel_heads, mask, s.causal) / 3
         return a
     if s.attn_probs and t.attn_probs and w.att_kind == "kl":
         for ps, pt in zip(s.attn_probs, t.attn_probs, strict=True):
-            a = a + attention_kl(ps, pt, s.mask, s.causal, from_probs=True)
+            if s.att_mask is not None:  # renormalise the maps over the kept keys
+                ps, pt = (p * mask[:, None, None, :].to(p.dtype) for p in (ps, pt))
+                ps, pt = (p / p.sum(-1, keepdim=True).clamp_min(1e-12) for p in (ps, pt))
+            a = a + attention_kl(ps, pt, mask, s.causal, from_probs=True)
         return a
     if not s.qkv or len(s.qkv) != len(t.qkv):
         raise ValueError("attention loss needs captured q/k (or output_attentions for kl) for mapped layers")
     for (qs, ks, _), (qt, kt, _) in zip(s.qkv, t.qkv, strict=True):
         ss = attention_scores(qs.float(), ks.float(), s.n_heads)
         st = attention_scores(qt.float(), kt.float(), t.n_heads)
-        a = a + (attention_score_mse(ss, st, s.mask, s.causal) if w.att_kind == "score_mse"
-                 else attention_kl(ss, st, s.mask, s.causal))
+        a = a + (attention_score_mse(ss, st, mask, s.causal) if w.att_kind == "score_mse"
+                 else attention_kl(ss, st, mask, s.causal))
     return a

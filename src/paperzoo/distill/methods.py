@@ -9,6 +9,9 @@ pairs its terms align (one table, shared by the classification and the language-
 | tinybert            | β·MSE on embeddings + mapped hidden + γ·score MSE + KL at τ=1    (Jiao 2020)     |
 | paper               | α·L_hard + β·L_feat + γ·L_att + δ·L_dist                     (arXiv 2412.19449)  |
 | paper_minus_<term>  | the paper's loss with that term's weight set to 0 (ablation)                     |
+
+`kd.att_tokens` (content tokens only, or every token) applies to every method with an attention term (tinybert,
+paper, paper_minus_feat, paper_minus_dist); `kd.feat_kind` to the paper's loss and its ablations.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ class LossConfig:
     att_kind: Literal["score_mse", "kl", "relation"] = param(
         "kl", doc="attention loss: TinyBERT score MSE, KL of attention maps, or MiniLMv2 Q/K/V relation KL")
     rel_heads: int = param(12, ge=1, doc="relation heads of the MiniLMv2 loss (must divide both widths)")
+    att_tokens: Literal["all", "content"] = param(
+        "content", doc="tokens the attention loss aligns, as queries and keys: content tokens only (the "
+                       "tokenizer's special tokens such as [CLS]/[SEP], where a BERT teacher parks attention, "
+                       "left out and the maps renormalised over the rest), or every valid token (TinyBERT's form); "
+                       "applies to every method with an attention term")
     two_stage: float = param(0.0, ge=0, lt=1, doc="fraction of training with the intermediate terms only, then "
                                                    "the prediction terms (TinyBERT); 0 = joint from the start")
 
@@ -57,7 +65,7 @@ class KDConfig(LossConfig):
 
 def method_weights(method: str, kd: LossConfig) -> LossWeights:
     """Loss weights of each compared method (baselines follow their papers' task-distillation recipes)."""
-    common = dict(rel_heads=kd.rel_heads)
+    common = dict(rel_heads=kd.rel_heads, att_tokens=kd.att_tokens)
     kinds = dict(feat_kind=kd.feat_kind, att_kind=kd.att_kind, **common)
     table = {
         "nokd": LossWeights(1, 0, 0, 0, kd.tau, **common),

@@ -69,6 +69,7 @@ class Trainee:
     n_heads: int = 1
     causal: bool = False
     lr: float = 1e-3
+    special_ids: tuple[int, ...] = ()  # special-token ids, left out of L_att with att_tokens=content
     optimizer: torch.optim.Optimizer | None = None
     history: list[dict[str, float]] = field(default_factory=list)
 
@@ -136,6 +137,8 @@ def distill_step(tr: Trainee, ids, mask, target, tf: Features | None, hix: dict[
     ap = tr.att_pairs if w.att > 0 else []
     sf = forward_features(tr.model, tr.backbone, ids, mask, [s for s, _ in hp], [s for s, _ in ap],
                           tr.n_heads, tr.causal)
+    if ap and w.att_tokens == "content" and tr.special_ids:
+        sf.att_mask = mask.bool() & ~torch.isin(ids, torch.tensor(tr.special_ids, device=ids.device))
     if tf is None:
         t = Features(logits=sf.logits.detach(), mask=mask)
     else:
