@@ -4,7 +4,7 @@ The quick preset's student recipe: token embeddings initialised by PCA of the (f
 frozen, 2 blocks, 12 heads, feed-forward 4x the width, dropout 0.1, AdamW at lr 1e-3 with warm-up, and each
 method's loss; briefly trained (30 steps) on small generated reviews from the tiny teacher (the real teacher's
 fine-tuning is too slow for a unit test). The tiny teacher is 48 wide, so the student is 48 wide here (quick:
-192 of the teacher's 384). Random frozen embeddings instead of the PCA ones (what this test used before) leave
+96 of the teacher's 384). Random frozen embeddings instead of the PCA ones (what this test used before) leave
 the students at 0.49-0.84 after 20 steps on six seeds: the initialisation is part of the recipe under test.
 Measured with this test's settings on seeds 0-5: every student 0.85-0.95 (120 test reviews).
 """
