@@ -53,14 +53,14 @@ def _special_share(clf, ids, mask, blocks, heads, special):
 
 
 def test_attention_term_does_not_drag_students_onto_the_teachers_attention_sinks(tmp_path):
-    """Issue 19: in the quick preset paper_minus_dist (α·hard + β·feat + γ·att) ended at the majority class on 3 of
-    5 seeds (0.689 on a 4th). Cause: all-MiniLM-L6-v2 parks about half of its attention on [CLS]/[SEP];
-    aligning those maps (att_tokens=all) moved the student's q/k, where the attention term's gradient is ~10x the task loss's, onto
-    the special tokens, and the hard loss then left the class-prior plateau too late. The full run is too slow
-    for a test (and 640-800 reviews / 60-100 steps leave even nokd at the majority class), so this checks the
-    cause: 40 steps of paper_minus_dist's loss against the real pre-trained MiniLM on generated reviews, two
-    seeds. With att_tokens=all the student's attention share on special tokens grows from 0.16 to 0.33-0.54 (the old
-    behaviour, asserted too so the test shows it can fail); with the default (content) it falls to 0.11-0.14."""
+    """Issue 19: in the quick preset paper_minus_dist (α·hard + β·feat + γ·att) ended at the majority class on 3 of 5
+    seeds (0.689 on a 4th). Cause: all-MiniLM-L6-v2 parks about half of its attention on [CLS]/[SEP]; aligning those
+    maps (att_tokens=all) moved the student's q/k, where the attention term's gradient is ~10x the task loss's, onto
+    the special tokens, and the hard loss then left the class-prior plateau too late. The full run is too slow for a
+    test (and 640-800 reviews / 60-100 steps leave even nokd at the majority class), so this checks the cause: 40
+    steps of paper_minus_dist's loss against the real pre-trained MiniLM on generated reviews, two seeds. With
+    att_tokens=all the student's attention share on special tokens grows from 0.16 to 0.33-0.54 (the old behaviour,
+    asserted too so the test shows it can fail); with the default (content) it falls to 0.11-0.14."""
     import torch
 
     from paperzoo.core.context import RunContext
