@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from paperzoo.amr.signals import CLASSES, generate_baseband
+from paperzoo.core.io import atomic_write_bytes
 
 SNR_KEYS = range(-20, 20, 2)
 SAMPLES_PER_SYMBOL = 8
@@ -46,9 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{a.out} exists; give a new path", file=sys.stderr)
         return 2
     data = radioml_like(a.per_cell, a.seed)
-    tmp = a.out.with_name(a.out.name + ".part")
-    tmp.write_bytes(pickle.dumps(data, protocol=2))
-    tmp.replace(a.out)
+    atomic_write_bytes(a.out, pickle.dumps(data, protocol=2))
     print(f"wrote {a.out}: {len(data)} (modulation, SNR) cells x {a.per_cell} frames of 2 x 128")
     return 0
 
