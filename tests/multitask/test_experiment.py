@@ -114,3 +114,23 @@ def test_bad_input_exits_2_naming_the_file_and_writes_nothing(tmp_path, case, pa
     # the console may fold a long path over lines
     assert expected.replace(" ", "") in text.replace(" ", "") and "Traceback" not in text
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_a_classifier_at_the_majority_class_is_flagged_near_chance():
+    """Issue 19: 0.62 accuracy on a 62%-majority binary test set is above 1/2 but still chance: it is flagged;
+    a model clearly above the majority rate is not."""
+    from types import SimpleNamespace
+
+    from paperzoo.multitask.experiment import warn_near_chance
+    from paperzoo.multitask.pipeline import MethodResult, TaskResult
+
+    gold = [0] * 124 + [1] * 76
+    majority = TaskResult({"acc": 0.62}, gold, [0] * 200)
+    good = TaskResult({"acc": 0.80}, gold, gold[:160] + [1 - g for g in gold[160:]])
+    results = {(0, "mtl_fixed"): MethodResult("mtl_fixed", 0, {"sentiment": majority}, {}, 0, 0, 0.0, 0),
+               (0, "single"): MethodResult("single", 0, {"sentiment": good}, {}, 0, 0, 0.0, 0)}
+    prep = SimpleNamespace(tasks={"sentiment": SimpleNamespace(kind="classification", n_classes=2)})
+    warnings = []
+    warn_near_chance(SimpleNamespace(warn=warnings.append), results, prep)
+    assert len(warnings) == 1 and warnings[0].startswith("mtl_fixed (seed 0) is near chance on sentiment")
+    assert "majority class 0.620" in warnings[0]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from paperzoo.core import Experiment, Outcome, RunContext, param, register
 from paperzoo.core.metrics import near_chance
 from paperzoo.core.textdata import AUSTEN_BOOKS
@@ -159,12 +161,17 @@ def train_all(cfg: MultitaskConfig, prep: Prepared, ctx: RunContext) -> dict[tup
 
 
 def warn_near_chance(ctx: RunContext, results: dict[tuple[int, str], MethodResult], prep: Prepared) -> None:
+    """Flag a classifier whose accuracy is not above both 1/K and the test set's majority-class rate (a model
+    that always answers the majority class is at chance too, however far that rate is from 1/K)."""
     for (seed, method), r in sorted(results.items()):
         for t, tr in r.tasks.items():
             d = prep.tasks[t]
-            if d.kind == "classification" and near_chance(tr.metrics["acc"], d.n_classes, len(tr.gold)):
+            if d.kind != "classification" or not tr.gold:
+                continue
+            majority = max(np.bincount(np.asarray(tr.gold, int))) / len(tr.gold)
+            if near_chance(tr.metrics["acc"], d.n_classes, len(tr.gold), baseline=majority):
                 ctx.warn(f"{method} (seed {seed}) is near chance on {t}: accuracy {tr.metrics['acc']:.3f} on "
-                         f"{len(tr.gold)} examples, {d.n_classes} classes")
+                         f"{len(tr.gold)} examples, {d.n_classes} classes, majority class {majority:.3f}")
 
 
 def run(cfg: MultitaskConfig, ctx: RunContext) -> Outcome:
