@@ -74,7 +74,9 @@ class InductionConfig:
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     relative: bool = param(True, doc="also train the relative-bias model for the length sweep")
     three_layer: bool = param(True, doc="also train the 3-layer model without positional encoding")
-    three_layer_steps: int = param(800, ge=1, doc="training steps of the 3-layer model")
+    three_layer_steps: int = param(1600, ge=1, doc="training steps of the 3-layer model")
+    three_layer_lr: float = param(0.003, gt=0, doc="learning rate of the 3-layer model (at train.lr = 0.01 its "
+                                  "ICL accuracy collapses mid-training on 2 of 5 seeds; docs/induction.md)")
     threads: int = param(1, ge=0, le=2, doc="torch threads (tiny matrices: 1 avoids contention on shared CPUs)")
 
     def __post_init__(self) -> None:
@@ -113,7 +115,8 @@ def phases(cfg: InductionConfig, data: BigramTriggerData) -> list[Phase]:
         out.append(Phase("rel", replace(base, pos="rel"), cfg.train, data, T))
     if cfg.three_layer:
         three = replace(base, pos="none", n_layers=3, train_all_outputs=True)
-        out.append(Phase("3layer_nope", three, replace(cfg.train, steps=cfg.three_layer_steps), data, T))
+        schedule = replace(cfg.train, steps=cfg.three_layer_steps, lr=cfg.three_layer_lr)
+        out.append(Phase("3layer_nope", three, schedule, data, T))
     return out + grid_phases(cfg.grid, cfg.data, cfg.model, cfg.train)
 
 
