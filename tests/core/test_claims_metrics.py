@@ -111,3 +111,12 @@ def test_claims_builder_never_drops_a_claim():
     assert verdicts == ["holds", "holds", "not evaluated", "not evaluated", "holds"]
     assert "gap is NaN" in book.items[2].evidence and "missing_key not measured" in book.items[3].evidence
     assert book.items[0].evidence == "acc = 0.95 vs target >= 0.9"
+
+
+def test_majority_rate_is_the_accuracy_of_always_answering_the_most_frequent_label():
+    from paperzoo.core.metrics import accuracy, majority_rate
+
+    y = [2, 0, 2, 1, 2, 0, 2, 2]
+    assert majority_rate(y) == accuracy(y, [2] * len(y)) == 5 / 8
+    with pytest.raises(ValueError, match="empty"):
+        majority_rate([])

@@ -38,6 +38,14 @@ def accuracy(y_true: Sequence, y_pred: Sequence) -> float:
     return float(np.mean(t == p))
 
 
+def majority_rate(y_true: Sequence) -> float:
+    """Accuracy of always predicting the most frequent label of `y_true` (integer labels)."""
+    t = np.asarray(y_true, dtype=int)
+    if t.size == 0:
+        raise ValueError("y_true is empty: no examples to score")
+    return float(np.bincount(t).max() / t.size)
+
+
 def macro_f1(y_true: Sequence, y_pred: Sequence, n_classes: int | None = None) -> float:
     """Unweighted mean of per-class F1 over classes 0..n_classes-1 (absent classes score 0), via scikit-learn."""
     from sklearn.metrics import f1_score

@@ -135,7 +135,7 @@ def run(cfg: DistillConfig, ctx: RunContext) -> Outcome:
     m |= {"teacher_finetune_s": float(tmeta.get("train_s", float("nan")))} | m_eff
     m |= summarise(per_seed, spread=("acc", "f1"))
     accs = {n: per_seed[f"acc.{n}"] for n in cfg.train.methods}
-    majority = float(np.bincount(ts.gold, minlength=n_classes).max() / len(ts.gold))
+    majority = M.majority_rate(ts.gold)
     for line in near_chance_warnings({"teacher": [m["acc.teacher"]]} | accs, n_classes, len(ts.gold), majority):
         ctx.warn(line)
     sections = report(ctx, cfg, m, per_seed, curves, tmeta)

@@ -7,10 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
 from paperzoo.core import Experiment, Outcome, RunContext, param, register
-from paperzoo.core.metrics import near_chance
+from paperzoo.core.metrics import majority_rate, near_chance
 from paperzoo.core.textdata import AUSTEN_BOOKS
 
 from .claims import evaluate_claims
@@ -168,7 +166,7 @@ def warn_near_chance(ctx: RunContext, results: dict[tuple[int, str], MethodResul
             d = prep.tasks[t]
             if d.kind != "classification" or not tr.gold:
                 continue
-            majority = max(np.bincount(np.asarray(tr.gold, int))) / len(tr.gold)
+            majority = majority_rate(tr.gold)
             if near_chance(tr.metrics["acc"], d.n_classes, len(tr.gold), baseline=majority):
                 ctx.warn(f"{method} (seed {seed}) is near chance on {t}: accuracy {tr.metrics['acc']:.3f} on "
                          f"{len(tr.gold)} examples, {d.n_classes} classes, majority class {majority:.3f}")
