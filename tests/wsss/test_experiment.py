@@ -58,6 +58,16 @@ def test_two_processes_match_one(smoke, tmp_path):
             assert two["metrics"][k] == pytest.approx(one["metrics"][k], abs=0.02), k
 
 
+def test_the_run_seed_moves_the_models_seeds(smoke, tmp_path):
+    """seeds are offsets from --seed: --seed 2 trains (and names) the model of seed 2, not seed 0 again."""
+    _, zero = smoke
+    method = METHOD_ORDER[0]
+    other = run_experiment("wsss", preset="smoke", out=tmp_path / "seed2", seed=2, quiet=True,
+                           overrides={"methods": f"[{method}]"})
+    assert [p.name for p in (tmp_path / "seed2" / "models").iterdir()] == [f"{method}-seed2.safetensors"]
+    assert other["metrics"][f"seg_miou.{method}"] != zero["metrics"][f"seg_miou.{method}"]
+
+
 @pytest.mark.parametrize("name", ["cam", "lam"])
 def test_baseline_classifiers_end_above_chance_on_two_seeds(name):
     spec = SceneSpec(size=32, n_classes=3, min_visible=8)

@@ -4,7 +4,7 @@ no KD, Hinton KD, DistilBERT-, TinyBERT-style losses and the paper's joint loss 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -106,8 +106,8 @@ class DistillConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     seeds: list[int] = param(factory=lambda: [0, 1, 2], nonempty=True,
-                             doc="student seeds (initial weights, dropout, batch order); the run's --seed "
-                                 "seeds the teacher's fine-tuning")
+                             doc="student seeds, each added to --seed (initial weights, dropout, batch "
+                                 "order); the run's --seed also seeds the teacher's fine-tuning")
     threads: int = param(0, ge=0, doc="torch intra-op threads (0 = torch's default)")
 
 
@@ -123,6 +123,7 @@ class TestSet:
 
 
 def run(cfg: DistillConfig, ctx: RunContext) -> Outcome:
+    cfg = replace(cfg, seeds=[ctx.seed + s for s in cfg.seeds])  # from here on: the students' seeds
     text = load_data(cfg.data, ctx)  # bad data fails here, before any model is loaded
     tok = load_tokenizer(Path(cfg.teacher.path) if cfg.teacher.path and not cfg.teacher.tiny else minilm_dir())
     train = D.Encoded(tok, text.train_text, text.train_labels, cfg.data.max_len)

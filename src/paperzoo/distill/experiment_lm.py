@@ -5,7 +5,7 @@ continuations against the reference and the teacher's, and generation speed."""
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -91,7 +91,8 @@ class DistillLMConfig:
     train: LMTrainConfig = field(default_factory=LMTrainConfig)
     claims: LMClaimsConfig = field(default_factory=LMClaimsConfig)
     seeds: list[int] = param(factory=lambda: [0], nonempty=True,
-                             doc="student seeds (batch order); with one seed claims use a bootstrap over windows")
+                             doc="student seeds, each added to --seed (batch order); with one seed claims use a "
+                                 "bootstrap over windows")
     threads: int = param(0, ge=0, doc="torch intra-op threads (0 = torch's default)")
 
     def __post_init__(self):
@@ -101,6 +102,7 @@ class DistillLMConfig:
 
 
 def run_lm(cfg: DistillLMConfig, ctx: RunContext) -> Outcome:
+    cfg = replace(cfg, seeds=[ctx.seed + s for s in cfg.seeds])  # from here on: the students' seeds
     text = load_corpus(cfg.data, ctx)  # bad data fails here, before the teacher is loaded
     teacher, tok, tmeta = lm_teacher(cfg.teacher.tiny, cfg.teacher.cache, ctx)
     codec = Codec(tok)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,8 @@ class WsssConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     methods: list[str] = param(list(METHOD_ORDER), choices=METHOD_ORDER, nonempty=True, doc="methods to train")
-    seeds: list[int] = param([0], ge=0, nonempty=True, doc="training seeds; claims compare methods over them")
+    seeds: list[int] = param([0], ge=0, nonempty=True, doc="training seeds, each added to --seed; claims compare "
+                             "methods over them")
     save_models: bool = param(True, doc="write each trained model as models/<method>-seed<s>.safetensors")
     threads: int = param(1, ge=0, doc="torch intra-op threads (0 = torch's default)")
 
@@ -159,6 +160,7 @@ def warn_near_chance(ctx: RunContext, m: dict[str, float], cfg: WsssConfig, n_de
 
 
 def run(cfg: WsssConfig, ctx: RunContext) -> Outcome:
+    cfg = replace(cfg, seeds=[ctx.seed + s for s in cfg.seeds])  # from here on: the models' seeds
     train, val = load_data(cfg.data, ctx.log)
     val_labels = val.batch(np.arange(len(val)))[2]
     results = train_and_evaluate(cfg, train, val, ctx)
