@@ -85,6 +85,16 @@ def test_two_processes_match_one(smoke, tmp_path):
             assert two["metrics"][key] == pytest.approx(value, abs=0.1), key
 
 
+def test_the_run_seed_moves_the_models_seeds(smoke, tmp_path):
+    """seeds are offsets from --seed: the same config at --seed 1 trains other heads on other batches."""
+    one_dir, _ = smoke
+    other = run_experiment("multitask", preset="smoke", out=tmp_path / "seed1", seed=1, quiet=True,
+                           overrides={"methods": "[mtl_fixed]", "claims.method": "mtl_fixed"})
+    assert other["seed"] == 1
+    assert not np.allclose(_curve(tmp_path / "seed1", "mtl_fixed")[0], _curve(one_dir, "mtl_fixed")[0])
+    assert "seeds [1]" in (tmp_path / "seed1" / "report.md").read_text()
+
+
 def _glue(root, name, text):
     (root / name).mkdir(parents=True, exist_ok=True)
     for part in ("train", "dev"):
@@ -129,8 +139,27 @@ def test_a_classifier_at_the_majority_class_is_flagged_near_chance():
     good = TaskResult({"acc": 0.80}, gold, gold[:160] + [1 - g for g in gold[160:]])
     results = {(0, "mtl_fixed"): MethodResult("mtl_fixed", 0, {"sentiment": majority}, {}, 0, 0, 0.0, 0),
                (0, "single"): MethodResult("single", 0, {"sentiment": good}, {}, 0, 0, 0.0, 0)}
-    prep = SimpleNamespace(tasks={"sentiment": SimpleNamespace(kind="classification", n_classes=2)})
+    prep = SimpleNamespace(tasks={"sentiment": SimpleNamespace(kind="classification", n_classes=2, metric="acc")})
     warnings = []
     warn_near_chance(SimpleNamespace(warn=warnings.append), results, prep)
     assert len(warnings) == 1 and warnings[0].startswith("mtl_fixed (seed 0) is near chance on sentiment")
     assert "majority class 0.620" in warnings[0]
+
+
+def test_an_mcc_task_is_flagged_by_its_mcc_not_by_the_majority_rate():
+    """A weak acceptability model (MCC 0.11 on 1000 sentences, accuracy 0.56 against a 0.534 majority) is above
+    chance (n MCC^2 = 12 > 3.84); MCC 0.03 on the same set is not, whatever its accuracy."""
+    from types import SimpleNamespace
+
+    from paperzoo.multitask.experiment import warn_near_chance
+    from paperzoo.multitask.pipeline import MethodResult, TaskResult
+
+    gold = [1] * 534 + [0] * 466
+    weak = TaskResult({"acc": 0.56, "mcc": 0.11}, gold, gold)
+    none = TaskResult({"acc": 0.60, "mcc": 0.03}, gold, gold)
+    results = {(0, "single"): MethodResult("single", 0, {"accept": weak}, {}, 0, 0, 0.0, 0),
+               (1, "single"): MethodResult("single", 1, {"accept": none}, {}, 0, 0, 0.0, 0)}
+    prep = SimpleNamespace(tasks={"accept": SimpleNamespace(kind="classification", n_classes=2, metric="mcc")})
+    warnings = []
+    warn_near_chance(SimpleNamespace(warn=warnings.append), results, prep)
+    assert len(warnings) == 1 and warnings[0].startswith("single (seed 1) is near chance on accept: MCC 0.030")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from rouge_score import rouge_scorer
-from scipy.stats import pearsonr, spearmanr
+from scipy.stats import chi2, chi2_contingency, pearsonr, spearmanr
 from sklearn.metrics import f1_score, matthews_corrcoef
 
 from paperzoo.multitask.metrics import (
@@ -11,6 +11,7 @@ from paperzoo.multitask.metrics import (
     classification_metrics,
     f1,
     mcc,
+    mcc_near_zero,
     normalised,
     pearson,
     primary,
@@ -33,6 +34,23 @@ def test_fast_classification_metrics_equal_scikit_learn(n_classes):
     assert mcc(np.array([1, 1, 0]), np.array([1, 1, 1])) == 0.0  # a constant prediction
     m = classification_metrics([0, 1, 1, 0], [0, 1, 0, 0])
     assert m["acc"] == 0.75 and m["mcc"] == pytest.approx(matthews_corrcoef([0, 1, 1, 0], [0, 1, 0, 0]))
+
+
+def test_mcc_near_zero_is_the_chi_square_test_of_the_2x2_table():
+    """n MCC^2 is scipy's chi-square statistic (no continuity correction), so the MCC bound z/sqrt(n) flags a
+    table exactly when that test's p-value is above 5 %."""
+    for n in (60, 200, 1000):
+        for _ in range(20):
+            g = RNG.integers(0, 2, n)
+            p = np.where(RNG.random(n) < RNG.uniform(0.5, 0.65), g, 1 - g)
+            table = np.array([[np.sum((g == a) & (p == b)) for b in (0, 1)] for a in (0, 1)])
+            stat, pvalue, _, _ = chi2_contingency(table, correction=False)
+            m = mcc(g, p)
+            assert n * m * m == pytest.approx(stat, rel=1e-9)
+            if abs(pvalue - 0.05) > 1e-3 and m > 0:
+                assert mcc_near_zero(m, n) == (pvalue > 0.05), (n, m, pvalue)
+    assert chi2.ppf(0.95, 1) == pytest.approx(1.96 ** 2, rel=1e-3)
+    assert mcc_near_zero(-0.3, 1000) and mcc_near_zero(float("nan"), 1000) and not mcc_near_zero(0.11, 1000)
 
 
 def test_correlations_equal_scipy_including_ties():

@@ -170,3 +170,34 @@ def test_each_quick_baseline_classifier_learns_newsgroups_above_chance_on_two_se
         fit(model, {"newsgroup": stream}, Weighting(1), tcfg, dist=Distributed())
         acc = evaluate_task(model, "newsgroup", prep, _split(prep, method, "newsgroup", 1), 64).metrics["acc"]
         assert not near_chance(acc, 2, len(task.test_y)), f"{method} seed {seed}: accuracy {acc:.3f}"
+
+
+def test_summarisation_tasks_draw_their_own_batch_size():
+    """quick trains classifiers on 32 examples per step but the decoder on 8 (summary_batch_size); 0 = the same."""
+    both = TrainConfig(batch_size=32, summary_batch_size=8)
+    assert both.batch_for("summarisation") == 8 and both.batch_for("classification") == 32
+    assert both.batch_for("regression") == 32
+    assert TrainConfig(batch_size=16).batch_for("summarisation") == 16
+
+
+def test_pretrained_bilstm_embeddings_are_scikit_learns_pca_rescaled():
+    """The Bi-LSTM's word vectors: the encoder's embeddings on their top principal directions (up to sign),
+    one common scale; a wrong width or vocabulary is refused with a message naming it."""
+    from sklearn.decomposition import PCA
+
+    from paperzoo.multitask.baselines import pca_embeddings
+
+    g = torch.Generator().manual_seed(0)
+    words = torch.randn(300, 24, generator=g) * torch.linspace(3, 0.1, 24) + 2.0
+    ours = pca_embeddings(words, 5).numpy()
+    ref = PCA(5).fit_transform(words.numpy().astype(np.float64))
+    scale = ours.std(0).mean() / ref.std(0).mean()
+    signs = np.sign((ours * ref).sum(0))
+    assert np.allclose(ours, ref * scale * signs, atol=1e-4 * np.abs(ours).max())
+    assert ours.std(0, ddof=1).mean() == pytest.approx(float(words.std(0).mean()), rel=1e-4)  # torch: ddof 1
+    model = BiLSTMAttentionEncoder(300, dim=5, hidden=8, pad_id=0, pretrained=words)
+    assert torch.all(model.embed.weight[0] == 0) and torch.allclose(model.embed.weight[1:], torch.from_numpy(ours[1:]))
+    with pytest.raises(ValueError, match="bilstm.dim=30"):
+        pca_embeddings(words, 30)
+    with pytest.raises(ValueError, match="299 rows"):
+        BiLSTMAttentionEncoder(300, dim=5, pretrained=words[1:])

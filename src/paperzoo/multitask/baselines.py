@@ -1,8 +1,11 @@
-"""Baselines the paper names or its field expects: a Bi-LSTM with attention (trained from scratch on the same
-tokenizer, with the same task modules) and, for summarisation, the lead baseline.
+"""Baselines the paper names or its field expects: a Bi-LSTM with attention (trained on the same tokenizer, with
+the same task modules; only its word vectors come from the encoder) and, for summarisation, the lead baseline.
 
     Bi-LSTM-attention   e_i = E x_i;  (h_i^->, h_i^<-) = BiLSTM(e);  h_i = W [h_i^->; h_i^<-]
                         pool = sum_i a_i h_i,  a = softmax_i(v . tanh(U h_i)) over real tokens   (Zhou et al. 2016)
+    pretrained E        Zhou et al. start from pre-trained word vectors; offline the only ones are the shared
+                        encoder's token embeddings P (V, D). E = (P - mean) V_d, V_d the top-d right singular
+                        vectors of the centred P, rescaled to P's per-coordinate spread (`pca_embeddings`)
     lead-k              the first k words of the source (k = mean training-summary length in words)
 """
 
@@ -20,10 +23,16 @@ class BiLSTMAttentionEncoder(nn.Module):
     layered = False
 
     def __init__(self, vocab_size: int, dim: int = 128, hidden: int = 128, layers: int = 1, dropout: float = 0.1,
-                 pad_id: int = 0) -> None:
+                 pad_id: int = 0, pretrained: Tensor | None = None) -> None:
         super().__init__()
         self.dim = dim
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        if pretrained is not None:
+            if pretrained.shape[0] != vocab_size:
+                raise ValueError(f"pretrained embeddings have {pretrained.shape[0]} rows, the vocabulary {vocab_size}")
+            with torch.no_grad():
+                self.embed.weight.copy_(pca_embeddings(pretrained, dim))
+                self.embed.weight[pad_id].zero_()
         self.lstm = nn.LSTM(dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
                             dropout=dropout if layers > 1 else 0.0)
         self.proj = nn.Linear(2 * hidden, dim)
@@ -48,6 +57,19 @@ class BiLSTMAttentionEncoder(nn.Module):
         scores = self.att_v(torch.tanh(self.att_u(states))).squeeze(-1)
         a = torch.softmax(scores.masked_fill(~mask.bool(), float("-inf")), dim=-1)
         return (a.unsqueeze(-1) * states).sum(1)
+
+
+def pca_embeddings(weights: Tensor, dim: int) -> Tensor:
+    """(V, D) embeddings projected onto their top-`dim` principal directions (V, dim), scaled so that the
+    projected coordinates have the original matrix's mean per-coordinate standard deviation."""
+    w = weights.detach().float()
+    if not 1 <= dim <= min(w.shape):
+        raise ValueError(f"bilstm.dim={dim} must be between 1 and the embedding width {w.shape[1]} for pretrained "
+                         "embeddings")
+    centred = w - w.mean(0)
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    z = centred @ vh[:dim].T
+    return z * (w.std(0).mean() / z.std(0).mean().clamp_min(1e-12))
 
 
 def lead(source: str, k: int) -> str:

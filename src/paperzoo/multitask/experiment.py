@@ -4,7 +4,7 @@ uncertainty weighting, GradNorm and PCGrad, against a frozen encoder, a Bi-LSTM-
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from paperzoo.core import Experiment, Outcome, RunContext, param, register
@@ -15,6 +15,7 @@ from .claims import evaluate_claims
 from .cosine import MODES
 from .data import ALL_TASKS
 from .figures import draw_figures
+from .metrics import mcc_near_zero
 from .pipeline import METHODS, MethodResult, Prepared, load_tasks, prepare, run_method
 from .report import record_tables, report_sections
 from .samplers import SAMPLERS
@@ -63,8 +64,8 @@ class DataConfig:
                              "for the GLUE tasks")
     summ_path: str | None = param(None, path="exists", doc="cnndm: folder of .story files; jsonl: a JSONL file "
                                   "or a folder with train.jsonl and test.jsonl")
-    n_train: int = param(400, ge=0, doc="at most N training examples per task (0 = all)")
-    n_test: int = param(200, ge=0, doc="at most N test examples per task (0 = all)")
+    n_train: int = param(1200, ge=0, doc="at most N training examples per task (0 = all)")
+    n_test: int = param(1000, ge=0, doc="at most N test examples per task (0 = all)")
     test_fraction: float = param(0.3, gt=0, lt=1, doc="test share where a corpus has no split")
     split_seed: int = param(0, ge=0, doc="seed of the splits and caps (the same for every run seed)")
     accept_test_book: str = param("persuasion", choices=AUSTEN_BOOKS, doc="novel held out for the accept task")
@@ -104,6 +105,8 @@ class BiLSTMConfig:
     hidden: int = param(128, ge=8, doc="LSTM hidden size per direction")
     layers: int = param(1, ge=1, doc="LSTM layers")
     lr: float = param(5e-3, gt=0, doc="learning rate of the Bi-LSTM baseline (all its parameters)")
+    embeddings: Literal["pretrained", "random"] = param("pretrained", doc="word vectors: the shared encoder's "
+                                                        "token embeddings projected to dim by PCA, or random")
 
 
 @dataclass
@@ -120,13 +123,14 @@ class ClaimsConfig:
 @dataclass
 class MultitaskConfig:
     methods: list[str] = param(QUICK_METHODS, choices=METHODS, nonempty=True, doc="methods to train and compare")
-    seeds: list[int] = param([0], ge=0, nonempty=True, doc="seeds (heads, decoders, batch order); claims use "
-                             "paired tests over them when there are >= 2")
+    seeds: list[int] = param([0], ge=0, nonempty=True, doc="seeds, each added to --seed (heads, decoders, batch "
+                             "order); claims use paired tests over them when there are >= 2")
     threads: int = param(1, ge=0, doc="torch intra-op threads (0 = torch's default; 1 is fastest per CPU second here)")
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=50, batch_size=8, lr=2e-4, head_lr=2e-3))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=50, batch_size=24, summary_batch_size=8,
+                                                                    lr=5e-4, head_lr=2e-3))
     weighting: WeightingConfig = field(default_factory=WeightingConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     bilstm: BiLSTMConfig = field(default_factory=BiLSTMConfig)
@@ -159,20 +163,29 @@ def train_all(cfg: MultitaskConfig, prep: Prepared, ctx: RunContext) -> dict[tup
 
 
 def warn_near_chance(ctx: RunContext, results: dict[tuple[int, str], MethodResult], prep: Prepared) -> None:
-    """Flag a classifier whose accuracy is not above both 1/K and the test set's majority-class rate (a model
-    that always answers the majority class is at chance too, however far that rate is from 1/K)."""
+    """Flag a classifier at chance by its task's headline metric: accuracy not above both 1/K and the test
+    set's majority-class rate (a model that always answers the majority class is at chance too, however far
+    that rate is from 1/K); MCC not above 0 (`mcc_near_zero`: a constant predictor has MCC 0, and a weak model
+    can be clearly above it while its accuracy is still within the majority rate's interval)."""
     for (seed, method), r in sorted(results.items()):
         for t, tr in r.tasks.items():
             d = prep.tasks[t]
             if d.kind != "classification" or not tr.gold:
                 continue
+            n, acc = len(tr.gold), tr.metrics["acc"]
+            if d.metric == "mcc":
+                if mcc_near_zero(tr.metrics["mcc"], n):
+                    ctx.warn(f"{method} (seed {seed}) is near chance on {t}: MCC {tr.metrics['mcc']:.3f} on {n} "
+                             f"examples is not above 1.96/sqrt(n) = {1.96 / n ** 0.5:.3f} (accuracy {acc:.3f})")
+                continue
             majority = majority_rate(tr.gold)
-            if near_chance(tr.metrics["acc"], d.n_classes, len(tr.gold), baseline=majority):
-                ctx.warn(f"{method} (seed {seed}) is near chance on {t}: accuracy {tr.metrics['acc']:.3f} on "
-                         f"{len(tr.gold)} examples, {d.n_classes} classes, majority class {majority:.3f}")
+            if near_chance(acc, d.n_classes, n, baseline=majority):
+                ctx.warn(f"{method} (seed {seed}) is near chance on {t}: accuracy {acc:.3f} on {n} examples, "
+                         f"{d.n_classes} classes, majority class {majority:.3f}")
 
 
 def run(cfg: MultitaskConfig, ctx: RunContext) -> Outcome:
+    cfg = replace(cfg, seeds=[ctx.seed + s for s in cfg.seeds])  # from here on: the models' seeds
     tasks = load_tasks(cfg.data, ctx)
     prep = prepare(cfg, tasks, ctx)
     results = train_all(cfg, prep, ctx)
@@ -188,16 +201,17 @@ def run(cfg: MultitaskConfig, ctx: RunContext) -> Outcome:
 PRESETS = {
     "smoke": {"data.n_train": 24, "data.n_test": 12, "data.tasks": "[sentiment,accept,sts,manpages]",
               "encoder.layers": 2, "encoder.frozen_layers": 1, "encoder.max_len": 24, "encoder.dropout": 0.0,
-              "decoder.dropout": 0.0, "decoder.src_len": 24,
-              "decoder.tgt_len": 8, "decoder.ffn": 64, "train.steps": 3, "train.batch_size": 4,
-              "train.log_every": 1, "bilstm.dim": 24, "bilstm.hidden": 16, "claims.bootstrap": 100,
+              "decoder.dropout": 0.0, "decoder.src_len": 24, "decoder.tgt_len": 8, "decoder.ffn": 64,
+              "train.steps": 3, "train.batch_size": 4, "train.summary_batch_size": 0, "train.log_every": 1,
+              "bilstm.dim": 24, "bilstm.hidden": 16, "claims.bootstrap": 100,
               "methods": "[" + ",".join(METHODS) + "]", "threads": 1},
     "quick": {},
     "full": {"encoder.layers": 0, "encoder.frozen_layers": 0, "encoder.max_len": 128, "decoder.src_len": 256,
              "decoder.tgt_len": 32, "decoder.layers": 2, "decoder.ffn": 1536, "decoder.beam": 4,
              "data.n_train": 0, "data.n_test": 0, "data.tasks": "[" + ",".join(FULL_TASKS) + "]",
-             "train.steps": 3000, "train.batch_size": 32, "train.lr": 5e-5, "train.head_lr": 1e-3,
-             "train.log_every": 50, "seeds": "[0,1,2]", "methods": "[" + ",".join(METHODS) + "]", "threads": 0},
+             "train.steps": 3000, "train.batch_size": 32, "train.summary_batch_size": 0, "train.lr": 5e-5,
+             "train.head_lr": 1e-3, "train.log_every": 50, "seeds": "[0,1,2]",
+             "methods": "[" + ",".join(METHODS) + "]", "threads": 0},
 }
 
 register(Experiment(name="multitask", paper="2412.06249",

@@ -34,6 +34,15 @@ def mcc(gold: np.ndarray, pred: np.ndarray) -> float:
     return float(cov / denom) if denom > 0 else 0.0
 
 
+def mcc_near_zero(value: float, n_examples: int, z: float = 1.96) -> bool:
+    """True when an MCC over n examples is not distinguishable from the 0 of a constant or random predictor.
+
+    For a 2x2 table n MCC^2 is Pearson's chi-square statistic of independence (1 d.o.f.), so the test
+    "MCC > 0 at two-sided level 95 %" is MCC > z / sqrt(n), z = 1.96. With more classes the same bound is the
+    normal approximation of the statistic's null spread."""
+    return n_examples < 1 or not np.isfinite(value) or value <= z / np.sqrt(n_examples)
+
+
 def pearson(gold: np.ndarray, pred: np.ndarray) -> float:
     g, p = np.asarray(gold, float), np.asarray(pred, float)
     if g.std() == 0 or p.std() == 0:

@@ -6,7 +6,8 @@ Methods (every model of a seed starts from the same initial heads and sees the s
     mtl_<rule>      one shared encoder + every task module, a batch of every task per step, weighting <rule>
     mtl_sampled     one task per step drawn by the task sampler (MT-DNN / jiant style), fixed weights
     frozen          the shared encoder frozen entirely (its output cached), task modules trained
-    bilstm          a Bi-LSTM-attention encoder from scratch (same tokenizer), multi-task with fixed weights
+    bilstm          a Bi-LSTM-attention encoder (same tokenizer, PCA of the encoder's word vectors), multi-task
+                    with fixed weights
     single_nocopy   summarisation tasks only: single-task, the decoder without its copy distribution
     lead            summarisation tasks only: the first k words of the source
 """
@@ -14,6 +15,7 @@ Methods (every model of a seed starts from the same initial heads and sees the s
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -182,8 +184,9 @@ def build_model(method: str, names: list[str], cfg, prep: Prepared, seed: int) -
     torch.manual_seed(seed)
     if method == "bilstm":
         b = cfg.bilstm
+        words = prep.backbone.get_input_embeddings().weight if b.embeddings == "pretrained" else None
         encoder = BiLSTMAttentionEncoder(prep.enc.tok.vocab_size, b.dim, b.hidden, b.layers, cfg.encoder.dropout,
-                                         prep.enc.pad)
+                                         prep.enc.pad, words)
     else:
         layers = len(prep.backbone.encoder.layer) if hasattr(prep.backbone, "encoder") else 0
         frozen = layers if method == "frozen" else cfg.encoder.frozen_layers
@@ -215,8 +218,8 @@ def run_method(method: str, seed: int, cfg, prep: Prepared, ctx: RunContext) -> 
     for group in groups:
         model = build_model(method, group, cfg, prep, seed)
         tcfg = replace(cfg.train, lr=cfg.bilstm.lr, head_lr=cfg.bilstm.lr) if method == "bilstm" else cfg.train
-        streams = {t: TaskStream(prep.tasks[t], _split(prep, method, t, 0), tcfg.batch_size, seed * 1009 + k,
-                                 prep.tokens) for k, t in enumerate(group)}
+        streams = {t: TaskStream(prep.tasks[t], _split(prep, method, t, 0), tcfg.batch_for(prep.tasks[t].kind),
+                                 seed * 1009 + k, prep.tokens) for k, t in enumerate(group)}
         rule_name = method[4:] if method.startswith("mtl_") and method != "mtl_sampled" else "fixed"
         sampler = None
         if method == "mtl_sampled":
@@ -227,7 +230,8 @@ def run_method(method: str, seed: int, cfg, prep: Prepared, ctx: RunContext) -> 
         h = fit(model, streams, make_rule(rule_name, len(group), cfg.weighting, seed), tcfg, dist=ctx.dist,
                 sampler=sampler, progress=ctx.progress, log=ctx.log, desc=f"{method} {'+'.join(group)} seed {seed}")
         train_s += time.perf_counter() - start
-        examples += tcfg.steps * tcfg.batch_size * (1 if sampler else len(group))
+        examples += sum(streams[t].stream.batch_size for row in h.loss for t, v in zip(group, row, strict=True)
+                        if not math.isnan(v))  # drawn tasks only (a sampler draws one per step)
         hist.update({t: h.as_dict() for t in group} if len(groups) > 1 else {"all": h.as_dict()})
         for t in group:
             tasks[t] = evaluate_task(model, t, prep, _split(prep, method, t, 1), cfg.train.eval_batch)

@@ -63,7 +63,8 @@ def report_sections(ctx: RunContext, cfg, prep: Prepared, by: dict[str, MethodRe
     e, t = cfg.encoder, cfg.train
     setup = (f"Shared encoder: {'all' if not e.layers else e.layers} blocks of "
              f"{e.path or 'all-MiniLM-L6-v2'}, {e.frozen_layers} frozen (embeddings included) and cached once, "
-             f"{e.max_len} tokens per input. {t.steps} steps of {t.batch_size} examples per task; seeds "
+             f"{e.max_len} tokens per input. {t.steps} steps of {t.batch_size} examples per task "
+             f"({t.batch_for('summarisation')} for summarisation); seeds "
              f"{list(cfg.seeds)}. Claims decided "
              + ("by paired t-tests over seeds." if ev.n_seeds >= 2 else
                 "by paired bootstraps over test examples (one seed).")

@@ -35,6 +35,8 @@ from .weighting import Weighting, cosine_matrix
 class TrainConfig:
     steps: int = param(300, ge=1, doc="optimiser steps (each: one batch of every task, or of one sampled task)")
     batch_size: int = param(16, ge=1, doc="examples per task per step (global, over all processes)")
+    summary_batch_size: int = param(0, ge=0, doc="examples per step of a summarisation task (0 = batch_size): "
+                                    "its decoder costs several times a classifier's step")
     lr: float = param(1e-4, gt=0, doc="AdamW learning rate of the shared encoder")
     head_lr: float = param(1e-3, gt=0, doc="AdamW learning rate of the task modules")
     weight_decay: float = param(0.01, ge=0, doc="AdamW weight decay")
@@ -42,6 +44,10 @@ class TrainConfig:
     clip_norm: float = param(1.0, ge=0, doc="gradient-norm clip over all trained parameters; 0 = off")
     log_every: int = param(10, ge=1, doc="steps between gradient-cosine records")
     eval_batch: int = param(64, ge=1, doc="examples per evaluation batch")
+
+    def batch_for(self, kind: str) -> int:
+        """Examples per step of a task of this kind."""
+        return self.summary_batch_size or self.batch_size if kind == "summarisation" else self.batch_size
 
 
 class MultiTaskModel(nn.Module):
