@@ -126,22 +126,29 @@ def test_bad_input_exits_2_naming_the_file_and_writes_nothing(tmp_path, case, pa
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
-def test_a_classifier_at_the_majority_class_is_flagged_near_chance():
-    """Issue 19: 0.62 accuracy on a 62%-majority binary test set is above 1/2 but still chance: it is flagged;
-    a model clearly above the majority rate is not."""
+def _chance_warnings(task: str, metric: str, results: dict) -> list[str]:
+    """warn_near_chance over {(seed, method): TaskResult} for one binary classification task."""
     from types import SimpleNamespace
 
     from paperzoo.multitask.experiment import warn_near_chance
-    from paperzoo.multitask.pipeline import MethodResult, TaskResult
+    from paperzoo.multitask.pipeline import MethodResult
+
+    by = {(s, m): MethodResult(m, s, {task: r}, {}, 0, 0, 0.0, 0) for (s, m), r in results.items()}
+    prep = SimpleNamespace(tasks={task: SimpleNamespace(kind="classification", n_classes=2, metric=metric)})
+    warnings: list[str] = []
+    warn_near_chance(SimpleNamespace(warn=warnings.append), by, prep)
+    return warnings
+
+
+def test_a_classifier_at_the_majority_class_is_flagged_near_chance():
+    """Issue 19: 0.62 accuracy on a 62%-majority binary test set is above 1/2 but still chance: it is flagged;
+    a model clearly above the majority rate is not."""
+    from paperzoo.multitask.pipeline import TaskResult
 
     gold = [0] * 124 + [1] * 76
     majority = TaskResult({"acc": 0.62}, gold, [0] * 200)
     good = TaskResult({"acc": 0.80}, gold, gold[:160] + [1 - g for g in gold[160:]])
-    results = {(0, "mtl_fixed"): MethodResult("mtl_fixed", 0, {"sentiment": majority}, {}, 0, 0, 0.0, 0),
-               (0, "single"): MethodResult("single", 0, {"sentiment": good}, {}, 0, 0, 0.0, 0)}
-    prep = SimpleNamespace(tasks={"sentiment": SimpleNamespace(kind="classification", n_classes=2, metric="acc")})
-    warnings = []
-    warn_near_chance(SimpleNamespace(warn=warnings.append), results, prep)
+    warnings = _chance_warnings("sentiment", "acc", {(0, "mtl_fixed"): majority, (0, "single"): good})
     assert len(warnings) == 1 and warnings[0].startswith("mtl_fixed (seed 0) is near chance on sentiment")
     assert "majority class 0.620" in warnings[0]
 
@@ -149,17 +156,10 @@ def test_a_classifier_at_the_majority_class_is_flagged_near_chance():
 def test_an_mcc_task_is_flagged_by_its_mcc_not_by_the_majority_rate():
     """A weak acceptability model (MCC 0.11 on 1000 sentences, accuracy 0.56 against a 0.534 majority) is above
     chance (n MCC^2 = 12 > 3.84); MCC 0.03 on the same set is not, whatever its accuracy."""
-    from types import SimpleNamespace
-
-    from paperzoo.multitask.experiment import warn_near_chance
-    from paperzoo.multitask.pipeline import MethodResult, TaskResult
+    from paperzoo.multitask.pipeline import TaskResult
 
     gold = [1] * 534 + [0] * 466
     weak = TaskResult({"acc": 0.56, "mcc": 0.11}, gold, gold)
     none = TaskResult({"acc": 0.60, "mcc": 0.03}, gold, gold)
-    results = {(0, "single"): MethodResult("single", 0, {"accept": weak}, {}, 0, 0, 0.0, 0),
-               (1, "single"): MethodResult("single", 1, {"accept": none}, {}, 0, 0, 0.0, 0)}
-    prep = SimpleNamespace(tasks={"accept": SimpleNamespace(kind="classification", n_classes=2, metric="mcc")})
-    warnings = []
-    warn_near_chance(SimpleNamespace(warn=warnings.append), results, prep)
+    warnings = _chance_warnings("accept", "mcc", {(0, "single"): weak, (1, "single"): none})
     assert len(warnings) == 1 and warnings[0].startswith("single (seed 1) is near chance on accept: MCC 0.030")
