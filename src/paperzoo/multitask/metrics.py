@@ -38,8 +38,8 @@ def mcc_near_zero(value: float, n_examples: int, z: float = 1.96) -> bool:
     """True when an MCC over n examples is not distinguishable from the 0 of a constant or random predictor.
 
     For a 2x2 table n MCC^2 is Pearson's chi-square statistic of independence (1 d.o.f.), so the test
-    "MCC > 0 at two-sided level 95 %" is MCC > z / sqrt(n), z = 1.96. With more classes the same bound is the
-    normal approximation of the statistic's null spread."""
+    "MCC > 0 at two-sided level 95 %" is MCC > z / sqrt(n), z = 1.96. With more classes the bound is only an
+    approximation (the multi-class MCC is not the chi-square statistic)."""
     return n_examples < 1 or not np.isfinite(value) or value <= z / np.sqrt(n_examples)
 
 

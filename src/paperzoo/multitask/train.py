@@ -47,7 +47,9 @@ class TrainConfig:
 
     def batch_for(self, kind: str) -> int:
         """Examples per step of a task of this kind."""
-        return self.summary_batch_size or self.batch_size if kind == "summarisation" else self.batch_size
+        if kind == "summarisation" and self.summary_batch_size:
+            return self.summary_batch_size
+        return self.batch_size
 
 
 class MultiTaskModel(nn.Module):
