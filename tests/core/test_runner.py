@@ -62,3 +62,23 @@ def test_rerender_rebuilds_report(toy_registry, tmp_path):
     rerender(folder)
     assert (folder / "report.md").read_text() == original
     assert json.loads((folder / "metrics.json").read_text())["metrics"]["steps"] == 2
+
+
+def test_the_runner_adds_the_run_seed_to_a_config_s_seeds():
+    """CONTRACT: `seeds` are offsets from --seed; a config without `seeds` is passed on as it is."""
+    from dataclasses import dataclass, field
+
+    from paperzoo.core.runner import offset_seeds
+
+    @dataclass
+    class WithSeeds:
+        seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+
+    @dataclass
+    class Without:
+        steps: int = 3
+
+    assert offset_seeds(WithSeeds(), 5).seeds == [5, 6, 7]
+    assert offset_seeds(WithSeeds(), 0).seeds == [0, 1, 2]
+    plain = Without()
+    assert offset_seeds(plain, 5) is plain

@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from contextlib import contextmanager
+from dataclasses import fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,14 @@ class RunInterrupted(KeyboardInterrupt):
     def one_line(self) -> str:
         how = "from its last checkpoint" if self.has_checkpoint else "no checkpoint yet: it starts over"
         return f"interrupted: see {self.out / 'FAILED'}; continue with `{self.resume_command}` ({how})"
+
+
+def offset_seeds(cfg: Any, seed: int) -> Any:
+    """The config an experiment runs with: each entry of a top-level `seeds` list added to the run's --seed
+    (config.json keeps the offsets, so --resume applies them again to the same seed)."""
+    if any(f.name == "seeds" for f in fields(cfg)):
+        return replace(cfg, seeds=[seed + s for s in cfg.seeds])
+    return cfg
 
 
 def seed_everything(seed: int) -> None:
@@ -248,7 +257,7 @@ def run_experiment(
     start = time.perf_counter()
     try:
         with _deterministic_threads(cfg) as threads:
-            outcome = _check_outcome(experiment.name, experiment.run(cfg, ctx))
+            outcome = _check_outcome(experiment.name, experiment.run(offset_seeds(cfg, seed), ctx))
     except BaseException as exc:
         if ctx.writer:
             kind = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__

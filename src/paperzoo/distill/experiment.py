@@ -4,7 +4,7 @@ no KD, Hinton KD, DistilBERT-, TinyBERT-style losses and the paper's joint loss 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -123,7 +123,6 @@ class TestSet:
 
 
 def run(cfg: DistillConfig, ctx: RunContext) -> Outcome:
-    cfg = replace(cfg, seeds=[ctx.seed + s for s in cfg.seeds])  # from here on: the students' seeds
     text = load_data(cfg.data, ctx)  # bad data fails here, before any model is loaded
     tok = load_tokenizer(Path(cfg.teacher.path) if cfg.teacher.path and not cfg.teacher.tiny else minilm_dir())
     train = D.Encoded(tok, text.train_text, text.train_labels, cfg.data.max_len)

@@ -5,7 +5,7 @@ continuations against the reference and the teacher's, and generation speed."""
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -102,7 +102,6 @@ class DistillLMConfig:
 
 
 def run_lm(cfg: DistillLMConfig, ctx: RunContext) -> Outcome:
-    cfg = replace(cfg, seeds=[ctx.seed + s for s in cfg.seeds])  # from here on: the students' seeds
     text = load_corpus(cfg.data, ctx)  # bad data fails here, before the teacher is loaded
     teacher, tok, tmeta = lm_teacher(cfg.teacher.tiny, cfg.teacher.cache, ctx)
     codec = Codec(tok)

@@ -169,7 +169,7 @@ def check_engines(cfg: FedGAConfig, seed: int, ctx: RunContext) -> dict[str, flo
 
 
 def run(cfg: FedGAConfig, ctx: RunContext) -> Outcome:
-    seeds = [ctx.seed + s for s in cfg.seeds]
+    seeds = list(cfg.seeds)  # the runner has added --seed to each
     metrics, part_rows = partitions(cfg, seeds[0], ctx)
     grid = tasks(cfg, seeds, ctx.device)
     ctx.log(f"{len(grid)} federated runs ({len(cfg.sweep.algorithms)} algorithms x {len(cfg.sweep.alphas)} alphas "

@@ -4,7 +4,7 @@ uncertainty weighting, GradNorm and PCGrad, against a frozen encoder, a Bi-LSTM-
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from paperzoo.core import Experiment, Outcome, RunContext, param, register
@@ -185,7 +185,6 @@ def warn_near_chance(ctx: RunContext, results: dict[tuple[int, str], MethodResul
 
 
 def run(cfg: MultitaskConfig, ctx: RunContext) -> Outcome:
-    cfg = replace(cfg, seeds=[ctx.seed + s for s in cfg.seeds])  # from here on: the models' seeds
     tasks = load_tasks(cfg.data, ctx)
     prep = prepare(cfg, tasks, ctx)
     results = train_all(cfg, prep, ctx)

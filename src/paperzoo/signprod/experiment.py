@@ -77,7 +77,8 @@ class SignprodConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     models: list[str] = param(["pt", "lvmcn", "lvmcn_minus_csa", "lvmcn_minus_msc"], choices=tuple(VARIANTS),
                               nonempty=True, doc="production models to train (pt is the baseline)")
-    seeds: list[int] = param([0, 1, 2], nonempty=True, doc="seeds of the production models (claims test over them)")
+    seeds: list[int] = param([0, 1, 2], nonempty=True, doc="seeds of the production models, each added to "
+                             "--seed (claims test over them)")
     threads: int = param(1, ge=0, doc="torch intra-op threads (0 = torch's default)")
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
 
@@ -123,7 +124,7 @@ def production_stage(cfg: SignprodConfig, prep: Prepared, evaluator, reference, 
             if key in done:
                 continue
             model, history = train_producer(name, prep, cfg.model, cfg.lvmcn, cfg.train, cfg.train.input_noise,
-                                            seed=ctx.seed * 1000 + seed, dist=ctx.dist, progress=ctx.progress,
+                                            seed=seed, dist=ctx.dist, progress=ctx.progress,
                                             log=ctx.log, device=ctx.device)
             ev = evaluate_producer(model, prep, evaluator, reference, max_frames, cfg.data.example, dist=ctx.dist,
                                    device=ctx.device)

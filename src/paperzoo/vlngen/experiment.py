@@ -58,7 +58,7 @@ class VlnConfig:
     gen: GenConfig = field(default_factory=GenConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    seeds: list[int] = param([0, 1, 2, 3, 4], nonempty=True, doc="agent seeds per augmentation")
+    seeds: list[int] = param([0, 1, 2, 3, 4], nonempty=True, doc="agent seeds per augmentation, each added to --seed")
     workers: int = param(1, ge=1, doc="processes that build and generate scenes side by side")
     threads: int = param(1, ge=0, doc="torch intra-op threads (0 = torch's default)")
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)

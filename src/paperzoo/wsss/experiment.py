@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -160,7 +160,6 @@ def warn_near_chance(ctx: RunContext, m: dict[str, float], cfg: WsssConfig, n_de
 
 
 def run(cfg: WsssConfig, ctx: RunContext) -> Outcome:
-    cfg = replace(cfg, seeds=[ctx.seed + s for s in cfg.seeds])  # from here on: the models' seeds
     train, val = load_data(cfg.data, ctx.log)
     val_labels = val.batch(np.arange(len(val)))[2]
     results = train_and_evaluate(cfg, train, val, ctx)
