@@ -104,7 +104,8 @@ def _glue(root, name, text):
 STS_HEADER = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
 
 
-@pytest.mark.parametrize("case", ["empty_corpus", "missing_columns", "wrong_label_type", "unknown_task"])
+@pytest.mark.parametrize("case", ["empty_corpus", "missing_columns", "wrong_label_type", "unknown_task",
+                                  "bilstm_width"])
 def test_bad_input_exits_2_naming_the_file_and_writes_nothing(tmp_path, case, paperzoo_cli):
     glue = tmp_path / "glue"
     if case == "empty_corpus":
@@ -116,6 +117,8 @@ def test_bad_input_exits_2_naming_the_file_and_writes_nothing(tmp_path, case, pa
     elif case == "wrong_label_type":
         _glue(glue, "STS-B", STS_HEADER + "".join(f"{i}\tg\tf\ty\to\ts\ts\ta {i}\tb {i}\thigh\n" for i in range(4)))
         sets, expected = ["data.tasks=[stsb]", f"data.path={glue}"], "must be numbers"
+    elif case == "bilstm_width":
+        sets, expected = ["bilstm.dim=20"], "bilstm.dim=20 must be a multiple of decoder.heads=6"
     else:
         sets, expected = ["data.tasks=[squad]"], "data.tasks"
     args = [a for s in sets for a in ("--set", s)]
@@ -126,15 +129,15 @@ def test_bad_input_exits_2_naming_the_file_and_writes_nothing(tmp_path, case, pa
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
-def _chance_warnings(task: str, metric: str, results: dict) -> list[str]:
-    """warn_near_chance over {(seed, method): TaskResult} for one binary classification task."""
+def _chance_warnings(task: str, metric: str, results: dict, kind: str = "classification") -> list[str]:
+    """warn_near_chance over {(seed, method): TaskResult} for one binary classification (or regression) task."""
     from types import SimpleNamespace
 
     from paperzoo.multitask.experiment import warn_near_chance
     from paperzoo.multitask.pipeline import MethodResult
 
     by = {(s, m): MethodResult(m, s, {task: r}, {}, 0, 0, 0.0, 0) for (s, m), r in results.items()}
-    prep = SimpleNamespace(tasks={task: SimpleNamespace(kind="classification", n_classes=2, metric=metric)})
+    prep = SimpleNamespace(tasks={task: SimpleNamespace(kind=kind, n_classes=2, metric=metric)})
     warnings: list[str] = []
     warn_near_chance(SimpleNamespace(warn=warnings.append), by, prep)
     return warnings
@@ -163,3 +166,15 @@ def test_an_mcc_task_is_flagged_by_its_mcc_not_by_the_majority_rate():
     none = TaskResult({"acc": 0.60, "mcc": 0.03}, gold, gold)
     warnings = _chance_warnings("accept", "mcc", {(0, "single"): weak, (1, "single"): none})
     assert len(warnings) == 1 and warnings[0].startswith("single (seed 1) is near chance on accept: MCC 0.030")
+
+
+def test_a_regression_is_flagged_when_its_pearson_r_is_not_above_zero():
+    """STS with r = 0.03 on 400 pairs is chance (r_c = 0.098); r = 0.2 is not."""
+    from paperzoo.multitask.pipeline import TaskResult
+
+    gold = [float(i % 5) for i in range(400)]
+    none = TaskResult({"pearson": 0.03}, gold, gold)
+    weak = TaskResult({"pearson": 0.2}, gold, gold)
+    warnings = _chance_warnings("sts", "pearson", {(0, "bilstm"): none, (0, "single"): weak}, kind="regression")
+    assert warnings == ["bilstm (seed 0) is near chance on sts: Pearson r 0.030 on 400 pairs is not above 0 at "
+                        "the 5 % level"]

@@ -14,6 +14,7 @@ from paperzoo.multitask.metrics import (
     mcc_near_zero,
     normalised,
     pearson,
+    pearson_near_zero,
     primary,
     regression_metrics,
     rouge,
@@ -51,6 +52,23 @@ def test_mcc_near_zero_is_the_chi_square_test_of_the_2x2_table():
                 assert mcc_near_zero(m, n) == (pvalue > 0.05), (n, m, pvalue)
     assert chi2.ppf(0.95, 1) == pytest.approx(1.96 ** 2, rel=1e-3)
     assert mcc_near_zero(-0.3, 1000) and mcc_near_zero(float("nan"), 1000) and not mcc_near_zero(0.11, 1000)
+
+
+def test_pearson_near_zero_agrees_with_scipys_pearsonr_test():
+    """A positive r is flagged exactly when scipy's two-sided p-value is above 5 %; a negative, undefined or
+    too-short correlation is always flagged."""
+    flagged = []
+    for n in (10, 60, 1000):
+        for _ in range(20):
+            x = RNG.normal(size=n)
+            y = RNG.uniform(0, 3.5 / np.sqrt(n)) * x + RNG.normal(size=n)  # about half the draws significant
+            r, pvalue = pearsonr(x, y)
+            if abs(pvalue - 0.05) > 1e-3 and r > 0:
+                assert pearson_near_zero(r, n) == (pvalue > 0.05), (n, r, pvalue)
+                flagged.append(pvalue > 0.05)
+    assert 10 < sum(flagged) < len(flagged) - 10  # both outcomes were tested
+    assert not pearson_near_zero(0.08, 1000) and pearson_near_zero(0.05, 1000)  # r_c(1000) = 0.062
+    assert pearson_near_zero(-0.5, 1000) and pearson_near_zero(float("nan"), 1000) and pearson_near_zero(1.0, 2)
 
 
 def test_correlations_equal_scipy_including_ties():

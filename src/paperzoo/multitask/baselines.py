@@ -1,5 +1,6 @@
-"""Baselines the paper names or its field expects: a Bi-LSTM with attention (trained on the same tokenizer, with
-the same task modules; only its word vectors come from the encoder) and, for summarisation, the lead baseline.
+"""Baselines the paper names or its field expects: a Bi-LSTM with attention (one per task, as Zhou et al. train
+it, on the same tokenizer with the same task modules; only its word vectors come from the encoder) and, for
+summarisation, the lead baseline.
 
     Bi-LSTM-attention   e_i = E x_i;  (h_i^->, h_i^<-) = BiLSTM(e);  h_i = W [h_i^->; h_i^<-]
                         pool = sum_i a_i h_i,  a = softmax_i(v . tanh(U h_i)) over real tokens   (Zhou et al. 2016)
@@ -23,15 +24,16 @@ class BiLSTMAttentionEncoder(nn.Module):
     layered = False
 
     def __init__(self, vocab_size: int, dim: int = 128, hidden: int = 128, layers: int = 1, dropout: float = 0.1,
-                 pad_id: int = 0, pretrained: Tensor | None = None) -> None:
+                 pad_id: int = 0, word_vectors: Tensor | None = None) -> None:
         super().__init__()
         self.dim = dim
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
-        if pretrained is not None:
-            if pretrained.shape[0] != vocab_size:
-                raise ValueError(f"pretrained embeddings have {pretrained.shape[0]} rows, the vocabulary {vocab_size}")
+        if word_vectors is not None:
+            if tuple(word_vectors.shape) != (vocab_size, dim):
+                raise ValueError(f"word vectors of shape {tuple(word_vectors.shape)} do not fit the vocabulary "
+                                 f"{vocab_size} x bilstm.dim {dim}")
             with torch.no_grad():
-                self.embed.weight.copy_(pca_embeddings(pretrained, dim))
+                self.embed.weight.copy_(word_vectors)
                 self.embed.weight[pad_id].zero_()
         self.lstm = nn.LSTM(dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
                             dropout=dropout if layers > 1 else 0.0)

@@ -15,7 +15,7 @@ from .claims import evaluate_claims
 from .cosine import MODES
 from .data import ALL_TASKS
 from .figures import draw_figures
-from .metrics import mcc_near_zero
+from .metrics import mcc_near_zero, pearson_near_zero
 from .pipeline import METHODS, MethodResult, Prepared, load_tasks, prepare, run_method
 from .report import record_tables, report_sections
 from .samplers import SAMPLERS
@@ -101,10 +101,13 @@ class SamplerConfig:
 
 @dataclass
 class BiLSTMConfig:
-    dim: int = param(192, ge=8, doc="embedding and output width of the Bi-LSTM baseline")
-    hidden: int = param(128, ge=8, doc="LSTM hidden size per direction")
+    dim: int = param(96, ge=8, doc="embedding and output width of the Bi-LSTM baseline (a multiple of "
+                     "decoder.heads)")
+    hidden: int = param(64, ge=8, doc="LSTM hidden size per direction")
     layers: int = param(1, ge=1, doc="LSTM layers")
-    lr: float = param(5e-3, gt=0, doc="learning rate of the Bi-LSTM baseline (all its parameters)")
+    steps: int = param(100, ge=1, doc="optimiser steps of each per-task Bi-LSTM (trained from scratch, it needs "
+                       "about two passes over the data where the pre-trained encoder needs one)")
+    lr: float = param(3e-3, gt=0, doc="learning rate of the Bi-LSTM baseline (all its parameters)")
     embeddings: Literal["pretrained", "random"] = param("pretrained", doc="word vectors: the shared encoder's "
                                                         "token embeddings projected to dim by PCA, or random")
 
@@ -137,6 +140,9 @@ class MultitaskConfig:
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
 
     def __post_init__(self) -> None:
+        if "bilstm" in self.methods and self.bilstm.dim % self.decoder.heads:
+            raise ValueError(f"bilstm.dim={self.bilstm.dim} must be a multiple of decoder.heads="
+                             f"{self.decoder.heads}: the Bi-LSTM's summariser attends over its states")
         if self.claims.method not in self.methods:
             raise ValueError(f"claims.method={self.claims.method!r} is not among methods={self.methods}")
         if self.sampler.kind == "explicit" and len(self.sampler.probabilities) != len(self.data.tasks):
@@ -163,13 +169,17 @@ def train_all(cfg: MultitaskConfig, prep: Prepared, ctx: RunContext) -> dict[tup
 
 
 def warn_near_chance(ctx: RunContext, results: dict[tuple[int, str], MethodResult], prep: Prepared) -> None:
-    """Flag a classifier at chance by its task's headline metric: accuracy not above both 1/K and the test
-    set's majority-class rate (a model that always answers the majority class is at chance too, however far
-    that rate is from 1/K); MCC not above 0 (`mcc_near_zero`: a constant predictor has MCC 0, and a weak model
-    can be clearly above it while its accuracy is still within the majority rate's interval)."""
+    """Flag a model at chance by its task's headline metric: accuracy not above both 1/K and the test set's
+    majority-class rate (a model that always answers the majority class is at chance too, however far that
+    rate is from 1/K); MCC not above 0 (`mcc_near_zero`: a constant predictor has MCC 0, and a weak model can
+    be clearly above it while its accuracy is still within the majority rate's interval); a regression's
+    Pearson r not above 0 (`pearson_near_zero`)."""
     for (seed, method), r in sorted(results.items()):
         for t, tr in r.tasks.items():
             d = prep.tasks[t]
+            if d.kind == "regression" and tr.gold and pearson_near_zero(tr.metrics["pearson"], len(tr.gold)):
+                ctx.warn(f"{method} (seed {seed}) is near chance on {t}: Pearson r {tr.metrics['pearson']:.3f} on "
+                         f"{len(tr.gold)} pairs is not above 0 at the 5 % level")
             if d.kind != "classification" or not tr.gold:
                 continue
             n, acc = len(tr.gold), tr.metrics["acc"]
@@ -202,14 +212,15 @@ PRESETS = {
               "encoder.layers": 2, "encoder.frozen_layers": 1, "encoder.max_len": 24, "encoder.dropout": 0.0,
               "decoder.dropout": 0.0, "decoder.src_len": 24, "decoder.tgt_len": 8, "decoder.ffn": 64,
               "train.steps": 3, "train.batch_size": 4, "train.summary_batch_size": 0, "train.log_every": 1,
-              "bilstm.dim": 24, "bilstm.hidden": 16, "claims.bootstrap": 100,
+              "bilstm.dim": 24, "bilstm.hidden": 16, "bilstm.steps": 3, "claims.bootstrap": 100,
               "methods": "[" + ",".join(METHODS) + "]", "threads": 1},
     "quick": {},
     "full": {"encoder.layers": 0, "encoder.frozen_layers": 0, "encoder.max_len": 128, "decoder.src_len": 256,
              "decoder.tgt_len": 32, "decoder.layers": 2, "decoder.ffn": 1536, "decoder.beam": 4,
              "data.n_train": 0, "data.n_test": 0, "data.tasks": "[" + ",".join(FULL_TASKS) + "]",
              "train.steps": 3000, "train.batch_size": 32, "train.summary_batch_size": 0, "train.lr": 5e-5,
-             "train.head_lr": 1e-3, "train.log_every": 50, "seeds": "[0,1,2]",
+             "train.head_lr": 1e-3, "train.log_every": 50, "seeds": "[0,1,2]", "bilstm.dim": 192, "bilstm.hidden": 128,
+             "bilstm.steps": 3000,
              "methods": "[" + ",".join(METHODS) + "]", "threads": 0},
 }
 

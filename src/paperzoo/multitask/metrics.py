@@ -43,6 +43,18 @@ def mcc_near_zero(value: float, n_examples: int, z: float = 1.96) -> bool:
     return n_examples < 1 or not np.isfinite(value) or value <= z / np.sqrt(n_examples)
 
 
+def pearson_near_zero(value: float, n_examples: int, level: float = 0.05) -> bool:
+    """True when a Pearson correlation over n pairs is not above 0 at two-sided level `level`: r is at most
+    the critical r_c = t_c / sqrt(n - 2 + t_c^2), t_c the (1 - level/2) quantile of Student's t with n - 2
+    degrees of freedom (the exact test of scipy.stats.pearsonr for normal data)."""
+    from scipy.stats import t
+
+    if n_examples < 3 or not np.isfinite(value):
+        return True
+    tc = t.ppf(1 - level / 2, n_examples - 2)
+    return bool(value <= tc / np.sqrt(n_examples - 2 + tc * tc))
+
+
 def pearson(gold: np.ndarray, pred: np.ndarray) -> float:
     g, p = np.asarray(gold, float), np.asarray(pred, float)
     if g.std() == 0 or p.std() == 0:

@@ -6,8 +6,8 @@ Methods (every model of a seed starts from the same initial heads and sees the s
     mtl_<rule>      one shared encoder + every task module, a batch of every task per step, weighting <rule>
     mtl_sampled     one task per step drawn by the task sampler (MT-DNN / jiant style), fixed weights
     frozen          the shared encoder frozen entirely (its output cached), task modules trained
-    bilstm          a Bi-LSTM-attention encoder (same tokenizer, PCA of the encoder's word vectors), multi-task
-                    with fixed weights
+    bilstm          one Bi-LSTM-attention encoder per task (same tokenizer, PCA of the encoder's word vectors,
+                    its own step budget bilstm.steps and learning rate bilstm.lr)
     single_nocopy   summarisation tasks only: single-task, the decoder without its copy distribution
     lead            summarisation tasks only: the first k words of the source
 """
@@ -27,7 +27,7 @@ import torch
 from paperzoo.core import RunContext, UserError
 
 from . import data as D
-from .baselines import BiLSTMAttentionEncoder, lead
+from .baselines import BiLSTMAttentionEncoder, lead, pca_embeddings
 from .cosine import GradientCosine
 from .encoder import SharedEncoder, load_backbone, load_tokenizer
 from .heads import ClassificationHead, RegressionHead, SummarisationHead, TaskHead
@@ -54,10 +54,17 @@ class Prepared:
     lower: dict[str, tuple[list, list]] = field(default_factory=dict)  # task -> (train, test) frozen-part states
     final: dict[str, tuple[list, list]] = field(default_factory=dict)  # task -> (train, test) whole-encoder states
     vocab: dict[str, torch.Tensor] = field(default_factory=dict)
+    word_vectors: dict[int, torch.Tensor] = field(default_factory=dict)  # width -> PCA of the token embeddings
 
     @property
     def tokens(self) -> tuple[int, int, int]:
         return self.enc.pad, self.enc.cls, self.enc.sep
+
+    def pca_word_vectors(self, dim: int) -> torch.Tensor:
+        """The encoder's token embeddings projected to `dim` (the same for every seed and task: computed once)."""
+        if dim not in self.word_vectors:
+            self.word_vectors[dim] = pca_embeddings(self.backbone.get_input_embeddings().weight, dim)
+        return self.word_vectors[dim]
 
 
 @dataclass
@@ -184,7 +191,7 @@ def build_model(method: str, names: list[str], cfg, prep: Prepared, seed: int) -
     torch.manual_seed(seed)
     if method == "bilstm":
         b = cfg.bilstm
-        words = prep.backbone.get_input_embeddings().weight if b.embeddings == "pretrained" else None
+        words = prep.pca_word_vectors(b.dim) if b.embeddings == "pretrained" else None
         encoder = BiLSTMAttentionEncoder(prep.enc.tok.vocab_size, b.dim, b.hidden, b.layers, cfg.encoder.dropout,
                                          prep.enc.pad, words)
     else:
@@ -213,11 +220,12 @@ def run_method(method: str, seed: int, cfg, prep: Prepared, ctx: RunContext) -> 
     names = [t for t in prep.tasks if method not in SUMMARY_ONLY or prep.tasks[t].kind == "summarisation"]
     if method == "lead":
         return MethodResult(method, seed, {t: lead_result(prep, t) for t in names}, {}, 0, 0, 0.0, 0)
-    groups = [[t] for t in names] if method.startswith("single") else [names]
+    groups = [[t] for t in names] if method.startswith("single") or method == "bilstm" else [names]
     tasks, hist, params, trainable, train_s, examples = {}, {}, 0, 0, 0.0, 0
     for group in groups:
         model = build_model(method, group, cfg, prep, seed)
-        tcfg = replace(cfg.train, lr=cfg.bilstm.lr, head_lr=cfg.bilstm.lr) if method == "bilstm" else cfg.train
+        b = cfg.bilstm
+        tcfg = replace(cfg.train, steps=b.steps, lr=b.lr, head_lr=b.lr) if method == "bilstm" else cfg.train
         streams = {t: TaskStream(prep.tasks[t], _split(prep, method, t, 0), tcfg.batch_for(prep.tasks[t].kind),
                                  seed * 1009 + k, prep.tokens) for k, t in enumerate(group)}
         rule_name = method[4:] if method.startswith("mtl_") and method != "mtl_sampled" else "fixed"
