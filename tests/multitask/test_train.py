@@ -134,9 +134,8 @@ def test_bilstm_encoder_and_lead():
     assert lead("one two three four", 2) == "one two" and lead("x", 0) == "x"
 
 
-@pytest.fixture(scope="module")
-def newsgroup():
-    """The newsgroup task tokenized for the quick preset's encoder, with both caches (built once)."""
+def _prepared(name: str, source: str, n_test: int = 0):
+    """(quick's config, the real task `name`, its Prepared), skipped when the offline data are missing."""
     from types import SimpleNamespace
 
     from paperzoo.core.data import require
@@ -145,15 +144,21 @@ def newsgroup():
 
     try:
         require("minilm")
-        require("gensim-testdata")
+        require(source)
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"offline data missing: {exc}")
     cfg = MultitaskConfig()
     cfg.encoder.max_len, cfg.methods = 32, ["single", "frozen", "bilstm"]
-    task = D.build_task("newsgroup", D.Sources())
+    task = D.cap(D.build_task(name, D.Sources()), cfg.data.n_train, n_test, 0)
     ctx = SimpleNamespace(log=lambda _: None, progress=lambda it, **_: it, dist=Distributed())
     torch.set_num_threads(1)
-    return cfg, task, prepare(cfg, {"newsgroup": task}, ctx)
+    return cfg, task, prepare(cfg, {name: task}, ctx)
+
+
+@pytest.fixture(scope="module")
+def newsgroup():
+    """The newsgroup task tokenized for the quick preset's encoder, with both caches (built once)."""
+    return _prepared("newsgroup", "gensim-testdata")
 
 
 @pytest.mark.parametrize("method, steps", [("single", 20), ("frozen", 20), ("bilstm", 40)])
@@ -177,22 +182,11 @@ def test_the_quick_bilstm_beats_the_majority_class_on_sentiment_on_two_seeds():
     learns the 66 %-majority sentiment task on both seeds; at 50 steps and 5e-3 it stayed at the majority class."""
     from types import SimpleNamespace
 
-    from paperzoo.core.data import require
     from paperzoo.core.metrics import majority_rate
-    from paperzoo.multitask.experiment import MultitaskConfig
-    from paperzoo.multitask.pipeline import prepare, run_method
+    from paperzoo.multitask.pipeline import run_method
 
-    try:
-        require("minilm")
-        require("fine-foods")
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"offline data missing: {exc}")
-    cfg = MultitaskConfig()
-    cfg.methods = ["single", "bilstm"]
-    task = D.cap(D.build_task("sentiment", D.Sources()), cfg.data.n_train, 400, 0)
+    cfg, task, prep = _prepared("sentiment", "fine-foods", n_test=400)
     ctx = SimpleNamespace(log=lambda _: None, progress=lambda it, **_: it, dist=Distributed())
-    torch.set_num_threads(1)
-    prep = prepare(cfg, {"sentiment": task}, ctx)
     majority = majority_rate(task.test_y)
     for seed in (0, 1):
         acc = run_method("bilstm", seed, cfg, prep, ctx).tasks["sentiment"].metrics["acc"]
