@@ -219,8 +219,8 @@ PRESETS = {
              "decoder.tgt_len": 32, "decoder.layers": 2, "decoder.ffn": 1536, "decoder.beam": 4,
              "data.n_train": 0, "data.n_test": 0, "data.tasks": "[" + ",".join(FULL_TASKS) + "]",
              "train.steps": 3000, "train.batch_size": 32, "train.summary_batch_size": 0, "train.lr": 5e-5,
-             "train.head_lr": 1e-3, "train.log_every": 50, "seeds": "[0,1,2]", "bilstm.dim": 192, "bilstm.hidden": 128,
-             "bilstm.steps": 3000,
+             "train.head_lr": 1e-3, "train.log_every": 50, "seeds": "[0,1,2]",
+             "bilstm.dim": 192, "bilstm.hidden": 128, "bilstm.steps": 3000,
              "methods": "[" + ",".join(METHODS) + "]", "threads": 0},
 }
 
