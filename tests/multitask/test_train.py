@@ -134,8 +134,9 @@ def test_bilstm_encoder_and_lead():
     assert lead("one two three four", 2) == "one two" and lead("x", 0) == "x"
 
 
-def _prepared(name: str, source: str, n_test: int = 0):
-    """(quick's config, the real task `name`, its Prepared), skipped when the offline data are missing."""
+def _prepared(name: str, source: str, n_test: int = 0, methods: tuple = ("single", "frozen", "bilstm")):
+    """(quick's config, the real task `name`, its Prepared with the caches `methods` need), skipped when the
+    offline data are missing."""
     from types import SimpleNamespace
 
     from paperzoo.core.data import require
@@ -148,7 +149,7 @@ def _prepared(name: str, source: str, n_test: int = 0):
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"offline data missing: {exc}")
     cfg = MultitaskConfig()
-    cfg.encoder.max_len, cfg.methods = 32, ["single", "frozen", "bilstm"]
+    cfg.encoder.max_len, cfg.methods = 32, list(methods)
     task = D.cap(D.build_task(name, D.Sources()), cfg.data.n_train, n_test, 0)
     ctx = SimpleNamespace(log=lambda _: None, progress=lambda it, **_: it, dist=Distributed())
     torch.set_num_threads(1)
@@ -185,7 +186,7 @@ def test_the_quick_bilstm_beats_the_majority_class_on_sentiment_on_two_seeds():
     from paperzoo.core.metrics import majority_rate
     from paperzoo.multitask.pipeline import run_method
 
-    cfg, task, prep = _prepared("sentiment", "fine-foods", n_test=400)
+    cfg, task, prep = _prepared("sentiment", "fine-foods", n_test=400, methods=("bilstm",))
     ctx = SimpleNamespace(log=lambda _: None, progress=lambda it, **_: it, dist=Distributed())
     majority = majority_rate(task.test_y)
     for seed in (0, 1):
@@ -194,7 +195,7 @@ def test_the_quick_bilstm_beats_the_majority_class_on_sentiment_on_two_seeds():
 
 
 def test_summarisation_tasks_draw_their_own_batch_size():
-    """quick trains classifiers on 32 examples per step but the decoder on 8 (summary_batch_size); 0 = the same."""
+    """quick trains classifiers on 24 examples per step but the decoder on 8 (summary_batch_size); 0 = the same."""
     both = TrainConfig(batch_size=32, summary_batch_size=8)
     assert both.batch_for("summarisation") == 8 and both.batch_for("classification") == 32
     assert both.batch_for("regression") == 32

@@ -221,11 +221,11 @@ def run_method(method: str, seed: int, cfg, prep: Prepared, ctx: RunContext) -> 
     if method == "lead":
         return MethodResult(method, seed, {t: lead_result(prep, t) for t in names}, {}, 0, 0, 0.0, 0)
     groups = [[t] for t in names] if method.startswith("single") or method == "bilstm" else [names]
+    b = cfg.bilstm
+    tcfg = replace(cfg.train, steps=b.steps, lr=b.lr, head_lr=b.lr) if method == "bilstm" else cfg.train
     tasks, hist, params, trainable, train_s, examples = {}, {}, 0, 0, 0.0, 0
     for group in groups:
         model = build_model(method, group, cfg, prep, seed)
-        b = cfg.bilstm
-        tcfg = replace(cfg.train, steps=b.steps, lr=b.lr, head_lr=b.lr) if method == "bilstm" else cfg.train
         streams = {t: TaskStream(prep.tasks[t], _split(prep, method, t, 0), tcfg.batch_for(prep.tasks[t].kind),
                                  seed * 1009 + k, prep.tokens) for k, t in enumerate(group)}
         rule_name = method[4:] if method.startswith("mtl_") and method != "mtl_sampled" else "fixed"
